@@ -1,0 +1,149 @@
+// One helper program for the tests, driven by sub-commands (see Usage()).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "hostile.hpp"
+
+namespace {
+
+int Usage() {
+  std::fputs(
+      "usage: fixtures_helper COMMAND ...\n"
+      "  print-ready TEXT        print TEXT on stdout, then wait for a signal\n"
+      "  print-ready-err TEXT    same, on stderr\n"
+      "  print-twice TEXT        print TEXT twice, then wait\n"
+      "  ignore-term TEXT        ignore SIGTERM, print TEXT, wait\n"
+      "  exit CODE [LINE...]     print each LINE on stderr, exit with CODE\n"
+      "  raise SIGNAL            print a line, then kill itself with SIGNAL (a number)\n"
+      "  hostile                 write hostile bytes on stdout and stderr, exit 0\n"
+      "  flood BYTES             write BYTES of 100-byte lines on stdout, exit 0\n"
+      "  grandchild              fork a child that prints its pid and waits; print ready; wait\n"
+      "  fds                     print each open descriptor above 2, then 'done'\n"
+      "  env NAME                print NAME's value (or '<unset>')\n"
+      "  pwd                     print the working directory\n",
+      stderr);
+  return 2;
+}
+
+bool WriteAll(int fd, const char* data, std::size_t size) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+void WriteLine(int fd, std::string_view text) {
+  std::string line(text);
+  line += '\n';
+  WriteAll(fd, line.data(), line.size());
+}
+
+[[noreturn]] void WaitForever() {
+  while (true) ::pause();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return Usage();
+  std::string_view command = argv[1];
+  if ((command == "print-ready" || command == "print-ready-err") && argc == 3) {
+    WriteLine(command == "print-ready" ? 1 : 2, argv[2]);
+    WaitForever();
+  }
+  if (command == "print-twice" && argc == 3) {
+    WriteLine(1, argv[2]);
+    WriteLine(1, argv[2]);
+    WaitForever();
+  }
+  if (command == "ignore-term" && argc == 3) {
+    ::signal(SIGTERM, SIG_IGN);
+    WriteLine(1, argv[2]);
+    WaitForever();
+  }
+  if (command == "exit" && argc >= 3) {
+    for (int i = 3; i < argc; ++i) WriteLine(2, argv[i]);
+    return std::atoi(argv[2]);
+  }
+  if (command == "raise" && argc == 3) {
+    WriteLine(1, "about to raise");
+    int sig = std::atoi(argv[2]);
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);
+    return 0;
+  }
+  if (command == "hostile") {
+    auto out = fixtures_test::HostileStdout();
+    auto err = fixtures_test::HostileStderr();
+    // Several writes of odd sizes, so lines straddle reads.
+    for (std::size_t i = 0; i < out.size(); i += 65521) {
+      WriteAll(1, out.data() + i, std::min<std::size_t>(65521, out.size() - i));
+    }
+    WriteAll(2, err.data(), err.size());
+    return 0;
+  }
+  if (command == "flood" && argc == 3) {
+    unsigned long long total = std::strtoull(argv[2], nullptr, 10);
+    static char buffer[1 << 16];
+    const std::size_t per_buffer = sizeof buffer / 100 * 100;
+    unsigned long long line = 0;
+    while (total > 0) {
+      std::size_t size = static_cast<std::size_t>(std::min<unsigned long long>(total, per_buffer));
+      for (std::size_t off = 0; off < size; off += 100) {
+        std::snprintf(buffer + off, 101, "%-99llu", line++);
+        buffer[off + 99] = '\n';
+      }
+      if (!WriteAll(1, buffer, size)) return 1;
+      total -= size;
+    }
+    return 0;
+  }
+  if (command == "grandchild") {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      WriteLine(1, "grandchild " + std::to_string(::getpid()));
+      WaitForever();
+    }
+    WriteLine(1, "parent ready");
+    WaitForever();
+  }
+  if (command == "fds") {
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+      int fd = std::atoi(entry.path().filename().c_str());
+      if (fd <= 2) continue;
+      std::error_code ec;
+      auto target = std::filesystem::read_symlink(entry.path(), ec);
+      // The directory iterator's own descriptor shows up too; it points to /proc/<pid>/fd.
+      if (target.string().find("/fd") != std::string::npos && target.string().rfind("/proc/", 0) == 0) continue;
+      WriteLine(1, "open fd " + std::to_string(fd) + " -> " + target.string());
+    }
+    WriteLine(1, "done");
+    return 0;
+  }
+  if (command == "env" && argc == 3) {
+    const char* value = std::getenv(argv[2]);
+    WriteLine(1, value ? value : "<unset>");
+    return 0;
+  }
+  if (command == "pwd") {
+    WriteLine(1, std::filesystem::current_path().string());
+    return 0;
+  }
+  return Usage();
+}

@@ -1,0 +1,286 @@
+#include "fixtures/process.hpp"
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "hostile.hpp"
+
+namespace fixtures {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr auto kPatience = 60s;  // bounds a failure only; every wait ends on an event
+
+ProcessOptions Helper(std::vector<std::string> args) {
+  ProcessOptions options;
+  options.command = {FIXTURES_HELPER};
+  options.command.insert(options.command.end(), args.begin(), args.end());
+  return options;
+}
+
+// The bytes of one stream, rebuilt from the log's lines.
+std::string Rebuild(const std::vector<Line>& lines, Stream stream) {
+  std::string bytes;
+  for (const auto& line : lines) {
+    if (line.stream != stream) continue;
+    bytes += line.text;
+    if (line.newline) bytes += '\n';
+  }
+  return bytes;
+}
+
+// Waits (on a pidfd, not a sleep) for a process that is not our child to end.
+bool WaitForPidToEnd(pid_t pid, std::chrono::milliseconds timeout) {
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return errno == ESRCH;
+  pollfd p{fd, POLLIN, 0};
+  int ready = ::poll(&p, 1, static_cast<int>(timeout.count()));
+  ::close(fd);
+  return ready == 1;
+}
+
+TEST(Process, OutputIsByteExactForHostileBytes) {
+  Process process(Helper({"hostile"}));
+  EXPECT_TRUE(process.Wait().success());
+  auto lines = process.log().Lines();
+  EXPECT_EQ(process.log().dropped_lines(), 0u);
+  EXPECT_EQ(Rebuild(lines, Stream::kOut), fixtures_test::HostileStdout());
+  EXPECT_EQ(Rebuild(lines, Stream::kErr), fixtures_test::HostileStderr());
+  // The last lines have no newline and are marked so.
+  std::vector<Line> out;
+  for (auto& l : lines) if (l.stream == Stream::kOut) out.push_back(l);
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out.back().text, "last line without newline");
+  EXPECT_FALSE(out.back().newline);
+}
+
+TEST(Process, LogFileHoldsEveryByte) {
+  auto options = Helper({"hostile"});
+  options.log.file = std::filesystem::temp_directory_path() /
+                     ("fixtures-hostile-" + std::to_string(::getpid()) + ".log");
+  {
+    Process process(options);
+    process.Wait();
+  }
+  std::ifstream in(options.log.file, std::ios::binary);
+  std::stringstream content;
+  content << in.rdbuf();
+  // Each record is "+seconds stream| bytes\n" ('~' instead of '|' without a newline); bytes never hold '\n'.
+  std::string out, file = content.str();
+  std::size_t pos = 0;
+  while (pos < file.size()) {
+    auto end = file.find('\n', pos);
+    ASSERT_NE(end, std::string::npos);
+    std::string_view record(file.data() + pos, end - pos);
+    auto space = record.find(' ');
+    auto tag = record.substr(space + 1, 4);
+    if (tag == "out|" || tag == "out~") {
+      out += std::string(record.substr(space + 6));
+      if (tag == "out|") out += '\n';
+    }
+    pos = end + 1;
+  }
+  EXPECT_EQ(out, fixtures_test::HostileStdout());
+  std::filesystem::remove(options.log.file);
+}
+
+TEST(Process, FloodOf256MiBFinishesWithBoundedMemory) {
+  auto options = Helper({"flood", std::to_string(256u << 20)});
+  options.log.memory_limit = 4u << 20;
+  options.log.file = std::filesystem::temp_directory_path() /
+                     ("fixtures-flood-" + std::to_string(::getpid()) + ".log");
+  rusage before{};
+  ::getrusage(RUSAGE_SELF, &before);
+  {
+    Process process(options);
+    auto status = process.WaitFor(600s);
+    ASSERT_TRUE(status) << "the flooding child did not finish";
+    EXPECT_TRUE(status->success()) << status->Describe();
+    auto lines = process.log().Lines();
+    std::size_t bytes = 0;
+    for (auto& l : lines) bytes += l.text.size();
+    EXPECT_LE(bytes, options.log.memory_limit);
+    EXPECT_EQ(process.log().next_seq(), (256u << 20) / 100 + 1 /*partial last line*/ + 2 /*started, exited*/);
+    EXPECT_EQ(lines.back().stream, Stream::kSystem);
+  }
+  // The file has every line: 256 MiB of text plus a record prefix per line.
+  EXPECT_GT(std::filesystem::file_size(options.log.file), 256u << 20);
+  std::filesystem::remove(options.log.file);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+  rusage after{};
+  ::getrusage(RUSAGE_SELF, &after);
+  // ru_maxrss is the peak in KiB: the flood may raise it by the bounded log plus buffers only.
+  EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 64 * 1024) << "peak RSS grew by " << (after.ru_maxrss - before.ru_maxrss) << " KiB";
+#endif
+}
+
+TEST(Process, ExitStatusIsDecoded) {
+  Process code3(Helper({"exit", "3", "bye"}));
+  EXPECT_EQ(code3.Wait().Describe(), "exited with code 3");
+  Process segv(Helper({"raise", std::to_string(SIGSEGV)}));
+  auto status = segv.Wait();
+  EXPECT_TRUE(status.signaled());
+  EXPECT_THAT(status.Describe(), HasSubstr("killed by SIGSEGV"));
+  auto tail = segv.log().Tail(1);
+  ASSERT_EQ(tail.size(), 1u);
+  EXPECT_EQ(tail[0].stream, Stream::kSystem);
+  EXPECT_THAT(tail[0].text, HasSubstr("killed by SIGSEGV"));
+}
+
+TEST(Process, StopSendsTheSignalAndReaps) {
+  Process process(Helper({"print-ready", "up"}));
+  process.WaitForLine("up", kPatience);
+  auto status = process.Stop({SIGTERM, 60s});
+  EXPECT_TRUE(status.signaled());
+  EXPECT_EQ(status.signal(), SIGTERM);
+  EXPECT_FALSE(process.running());
+  EXPECT_EQ(::waitpid(process.pid(), nullptr, WNOHANG), -1) << "not reaped";
+  EXPECT_EQ(errno, ECHILD);
+}
+
+TEST(Process, StopEscalatesToSigkillAfterTheGrace) {
+  Process process(Helper({"ignore-term", "up"}));
+  process.WaitForLine("up", kPatience);
+  auto status = process.Stop({SIGTERM, 50ms});
+  EXPECT_EQ(status.signal(), SIGKILL) << status.Describe();
+  std::string notes;
+  for (auto& line : process.log().Lines()) if (line.stream == Stream::kSystem) notes += line.text + "\n";
+  EXPECT_THAT(notes, HasSubstr("sent SIGTERM"));
+  EXPECT_THAT(notes, HasSubstr("sent SIGKILL"));
+  EXPECT_THAT(notes, HasSubstr("grace period of 50ms"));
+}
+
+TEST(Process, StopKillsTheWholeGroup) {
+  pid_t grandchild = 0;
+  {
+    Process process(Helper({"grandchild"}));
+    auto match = process.WaitForLine(R"(grandchild (\d+))", kPatience);
+    grandchild = std::stoi(match.groups[1]);
+    process.WaitForLine("parent ready", kPatience);
+    process.Stop({SIGTERM, 60s});
+  }
+  EXPECT_TRUE(WaitForPidToEnd(grandchild, 60s)) << "grandchild " << grandchild << " survived";
+}
+
+TEST(Process, ChildDiesWhenTheTestProcessIsKilled) {
+  Process spawner({.command = {SPAWNER, FIXTURES_HELPER}});
+  auto match = spawner.WaitForLine(R"(server pid (\d+))", kPatience);
+  pid_t server = std::stoi(match.groups[1]);
+  ASSERT_EQ(::kill(server, 0), 0) << "the server should be running";
+  spawner.Signal(SIGKILL);
+  EXPECT_TRUE(spawner.Wait().signaled());
+  EXPECT_TRUE(WaitForPidToEnd(server, 60s)) << "server " << server << " outlived its killed parent";
+}
+
+TEST(Process, ChildInheritsNoDescriptorOfOurs) {
+  // A listening socket and a pipe of ours, not close-on-exec, as Asio 1.81 leaves them.
+  int sock = ::socket(AF_INET, SOCK_STREAM, 0);
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  Process process(Helper({"fds"}));
+  process.Wait();
+  std::string out = Rebuild(process.log().Lines(), Stream::kOut);
+  EXPECT_EQ(out, "done\n");
+  ::close(sock);
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+TEST(Process, EnvironmentAndWorkingDirectory) {
+  auto options = Helper({"env", "FIXTURES_TEST_VAR"});
+  options.env = {{"FIXTURES_TEST_VAR", "a value with spaces"}};
+  Process env(options);
+  env.Wait();
+  EXPECT_EQ(Rebuild(env.log().Lines(), Stream::kOut), "a value with spaces\n");
+
+  auto dir = std::filesystem::temp_directory_path();
+  Process pwd({.command = {FIXTURES_HELPER, "pwd"}, .cwd = dir});
+  pwd.Wait();
+  EXPECT_EQ(Rebuild(pwd.log().Lines(), Stream::kOut),
+            std::filesystem::canonical(dir).string() + "\n");
+
+  Process empty({.command = {FIXTURES_HELPER, "env", "HOME"}, .inherit_env = false});
+  empty.Wait();
+  EXPECT_EQ(Rebuild(empty.log().Lines(), Stream::kOut), "<unset>\n");
+}
+
+TEST(Process, MissingExecutableFailsAtOnce) {
+  auto begin = Clock::now();
+  try {
+    Process process({.command = {"no-such-program-fixtures", "--flag"}});
+    FAIL() << "started";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kSpawnFailed);
+    EXPECT_THAT(e.what(), HasSubstr("cannot start `no-such-program-fixtures --flag`"));
+    EXPECT_THAT(e.what(), HasSubstr("not found in PATH="));
+  }
+  try {
+    Process process({.command = {"/nonexistent/dir/server"}});
+    FAIL() << "started";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kSpawnFailed);
+    EXPECT_THAT(e.what(), HasSubstr("/nonexistent/dir/server not found"));
+  }
+  EXPECT_LT(Clock::now() - begin, 5s);
+}
+
+TEST(Process, NonExecutableFileFailsAtOnce) {
+  auto file = std::filesystem::temp_directory_path() / ("fixtures-noexec-" + std::to_string(::getpid()));
+  std::ofstream(file) << "#!/bin/sh\necho hi\n";
+  std::filesystem::permissions(file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  try {
+    Process process({.command = {file.string()}});
+    FAIL() << "started";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kSpawnFailed);
+    EXPECT_THAT(e.what(), HasSubstr("is not executable"));
+    EXPECT_THAT(e.what(), HasSubstr(file.string()));
+  }
+  std::filesystem::remove(file);
+}
+
+TEST(Process, WaitForLineFailsAtOnceWhenTheChildExits) {
+  Process process(Helper({"exit", "3", "fatal: config missing"}));
+  auto begin = Clock::now();
+  try {
+    process.WaitForLine("never printed", 600s);
+    FAIL() << "matched";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kExitedBeforeReady);
+    EXPECT_THAT(e.what(), HasSubstr("exited with code 3"));
+    EXPECT_THAT(e.what(), HasSubstr("fatal: config missing"));
+    EXPECT_THAT(e.what(), HasSubstr(FIXTURES_HELPER));
+  }
+  EXPECT_LT(Clock::now() - begin, 60s);
+}
+
+TEST(Process, EmptyCommandIsBadInput) {
+  try {
+    Process process(ProcessOptions{});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kBadInput);
+  }
+}
+
+TEST(Process, QuotesCommandLinesForMessages) {
+  EXPECT_EQ(QuoteCommandLine({"python3", "-c", "print('hi')", "a b", ""}),
+            "python3 -c 'print('\\''hi'\\'')' 'a b' ''");
+}
+
+}  // namespace
+}  // namespace fixtures

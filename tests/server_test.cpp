@@ -1,0 +1,147 @@
+#include "fixtures/server.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace fixtures {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+
+Error StartError(ServerOptions options) {
+  Server server(std::move(options));
+  try {
+    server.Start();
+  } catch (const Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "the server started";
+  return Error(ErrorKind::kSystem, "");
+}
+
+TEST(Server, PortPlaceholderAndHttp) {
+  Server server({.command = {HTTP_HELPER, "{port}"},
+                 .ready = OutputMatches(R"(listening on port (\d+))"),
+                 .startup_timeout = 60s});
+  server.Start();
+  EXPECT_TRUE(server.running());
+  EXPECT_GT(server.port(), 0);
+  EXPECT_EQ(server.ready_groups().at(1), std::to_string(server.port()));
+  auto client = server.http();
+  auto res = client.Get("/hello");
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->body, "hello");
+  // The request shows in the server's log; wait for the line, do not sleep.
+  server.process().WaitForLine("GET /hello -> 200", 60s);
+  auto status = server.Stop();
+  EXPECT_TRUE(status.success()) << status.Describe();
+  EXPECT_FALSE(server.running());
+}
+
+TEST(Server, PortReadFromTheReadyLine) {
+  Server server({.command = {HTTP_HELPER, "0"},
+                 .ready = OutputMatches(R"(listening on port (?<port>\d+))"),
+                 .startup_timeout = 60s});
+  server.Start();
+  EXPECT_EQ(std::to_string(server.port()), server.ready_groups().at(1));
+  auto res = server.http().Get("/hello");
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->body, "hello");
+}
+
+TEST(Server, PortInEnvironment) {
+  Server server({.command = {FIXTURES_HELPER, "env", "MY_PORT"},
+                 .ready = OutputMatches(R"(^(\d+)$)"),
+                 .startup_timeout = 60s,
+                 .env = {{"MY_PORT", "{port}"}}});
+  server.Start();
+  EXPECT_EQ(server.ready_groups().at(1), std::to_string(server.port()));
+}
+
+TEST(Server, NoPortIsAClearError) {
+  Server server({.command = {FIXTURES_HELPER, "print-ready", "up"}, .ready = OutputMatches("up")});
+  server.Start();
+  try {
+    (void)server.port();
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kNotRunning);
+    EXPECT_THAT(e.what(), HasSubstr("has no port"));
+  }
+}
+
+TEST(Server, ExecutableNotFoundIsReportedAtOnce) {
+  auto begin = Clock::now();
+  Error e = StartError({.command = {"/no/such/server", "--port", "{port}"},
+                        .ready = OutputMatches("ready"),
+                        .startup_timeout = 600s});
+  EXPECT_LT(Clock::now() - begin, 60s);  // far below the 600 s budget: no waiting at all
+  EXPECT_EQ(e.kind(), ErrorKind::kSpawnFailed);
+  EXPECT_THAT(e.what(), HasSubstr("cannot start `/no/such/server --port "));
+  EXPECT_THAT(e.what(), HasSubstr("not found"));
+}
+
+TEST(Server, ExitBeforeReadyIsReportedAtOnce) {
+  std::vector<std::string> command = {FIXTURES_HELPER, "exit", "3"};
+  for (int i = 1; i <= 25; ++i) command.push_back("stderr line " + std::to_string(i));
+  auto begin = Clock::now();
+  Error e = StartError({.command = command,
+                        .ready = OutputMatches(R"(listening on (\d+))"),
+                        .startup_timeout = 600s,
+                        .name = "early-exit"});
+  EXPECT_LT(Clock::now() - begin, 60s);
+  EXPECT_EQ(e.kind(), ErrorKind::kExitedBeforeReady);
+  std::string what = e.what();
+  EXPECT_THAT(what, HasSubstr("server 'early-exit' exited with code 3 before it was ready"));
+  EXPECT_THAT(what, HasSubstr("command: " + std::string(FIXTURES_HELPER) + " exit 3 'stderr line 1'"));
+  EXPECT_THAT(what, HasSubstr("waited for: line matching /listening on (\\d+)/ on stdout or stderr"));
+  EXPECT_THAT(what, HasSubstr("startup timeout: 600s"));
+  EXPECT_THAT(what, HasSubstr("last 20 lines"));
+  EXPECT_THAT(what, HasSubstr("err| stderr line 25"));
+  EXPECT_THAT(what, HasSubstr("err| stderr line 7"));
+  EXPECT_THAT(what, ::testing::Not(HasSubstr("stderr line 5\n")));  // only the tail
+  EXPECT_THAT(what, HasSubstr("full log: "));
+}
+
+TEST(Server, ReadinessTimeoutNamesPatternTimeoutAndTail) {
+  Error e = StartError({.command = {FIXTURES_HELPER, "print-ready", "booting, not ready"},
+                        .ready = OutputMatches("listening"),
+                        .startup_timeout = 200ms,
+                        .stop = {.signal = SIGTERM, .grace = 10s}});
+  EXPECT_EQ(e.kind(), ErrorKind::kTimeout);
+  std::string what = e.what();
+  EXPECT_THAT(what, HasSubstr("was not ready within 200ms"));
+  EXPECT_THAT(what, HasSubstr("FIXTURES_TIMEOUT_SCALE"));
+  EXPECT_THAT(what, HasSubstr("waited for: line matching /listening/ on stdout or stderr: not seen"));
+  EXPECT_THAT(what, HasSubstr("command: " + std::string(FIXTURES_HELPER) + " print-ready 'booting, not ready'"));
+  EXPECT_THAT(what, HasSubstr("out| booting, not ready"));
+  EXPECT_THAT(what, HasSubstr("then stopped: killed by SIGTERM"));
+}
+
+TEST(Server, BadInput) {
+  try {
+    Server server(ServerOptions{});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kBadInput);
+  }
+  EXPECT_THROW(OutputMatches("(unclosed"), Error);
+  EXPECT_THROW(OutputMatches("x", StreamFilter::kEither, 0), Error);
+  Server never({.command = {"x"}});
+  EXPECT_THROW(never.Stop(), Error);
+  EXPECT_THROW(never.http(), Error);
+}
+
+TEST(Server, StartTwiceIsAnErrorAndRestartWorks) {
+  Server server({.command = {FIXTURES_HELPER, "print-ready", "up"}, .ready = OutputMatches("up")});
+  server.Start();
+  EXPECT_THROW(server.Start(), Error);
+  server.Stop();
+  server.Start();
+  EXPECT_TRUE(server.running());
+}
+
+}  // namespace
+}  // namespace fixtures
