@@ -26,7 +26,3 @@ if(NOT TARGET fixtures_httplib)
     set_target_properties(fixtures_httplib PROPERTIES INTERFACE_LINK_LIBRARIES PkgConfig::FIXTURES_HTTPLIB)
   endif()
 endif()
-
-if(NOT DEFINED FIXTURES_NO_GTEST)
-  find_package(GTest REQUIRED)
-endif()

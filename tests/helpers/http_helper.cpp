@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <atomic>
 #include <thread>
 
 int main(int argc, char** argv) {
@@ -34,13 +35,18 @@ int main(int argc, char** argv) {
   }
   std::printf("listening on port %d\n", port);
   std::fflush(stdout);
+  std::atomic<bool> listen_returned{false};
   std::thread stopper([&] {
     int sig = 0;
     sigwait(&set, &sig);
     std::fprintf(stderr, "got SIGTERM, stopping\n");
+    // httplib's stop() does nothing until listen has started, and a SIGTERM can come right
+    // after the ready line: wait out that short window (the listen call is already running).
+    while (!server.is_running() && !listen_returned) std::this_thread::yield();
     server.stop();
   });
   server.listen_after_bind();
+  listen_returned = true;
   stopper.join();
   return 0;
 }

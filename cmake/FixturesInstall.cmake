@@ -1,0 +1,28 @@
+# Install rules and the CMake package ServerFixtures (find_package(ServerFixtures)).
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+set(FIXTURES_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/ServerFixtures)
+
+install(TARGETS fixtures_core EXPORT ServerFixturesCoreTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(TARGETS fixtures_gtest EXPORT ServerFixturesGTestTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/fixtures/include/fixtures
+  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(EXPORT ServerFixturesCoreTargets NAMESPACE ServerFixtures:: DESTINATION ${FIXTURES_CMAKE_DIR})
+install(EXPORT ServerFixturesGTestTargets NAMESPACE ServerFixtures:: DESTINATION ${FIXTURES_CMAKE_DIR})
+
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/ServerFixturesConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/ServerFixturesConfig.cmake INSTALL_DESTINATION ${FIXTURES_CMAKE_DIR})
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/ServerFixturesConfigVersion.cmake
+  COMPATIBILITY SameMajorVersion)
+install(FILES
+  ${PROJECT_BINARY_DIR}/ServerFixturesConfig.cmake
+  ${PROJECT_BINARY_DIR}/ServerFixturesConfigVersion.cmake
+  ${PROJECT_SOURCE_DIR}/cmake/FixturesDependencies.cmake
+  DESTINATION ${FIXTURES_CMAKE_DIR})
