@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what ServerFixtures needs to build, test and run its examples, on Debian 12+ or
+# Ubuntu 24.04+: only what is missing (nothing is downloaded when all is there).
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+want=(g++ make cmake pkg-config git python3 sqlite3 libgtest-dev libgmock-dev googletest
+      libcpp-httplib-dev)
+missing=()
+for p in "${want[@]}"; do installed "$p" || missing+=("$p"); done
+
+# Boost >= 1.81 (Process v2 is usable from there; Debian 12's default libboost-dev is 1.74, so
+# a versioned package is named). Keep an installed one if it is recent enough.
+boost_minor() { sed -E 's/^libboost1\.([0-9]+)-dev$/\1/'; }
+have_boost=""
+for p in $(dpkg-query -W -f='${Package}\n' 'libboost1.*-dev' 2>/dev/null | grep -E '^libboost1\.[0-9]+-dev$' || true); do
+  if installed "$p" && [ "$(echo "$p" | boost_minor)" -ge 81 ]; then have_boost=$(echo "$p" | boost_minor); fi
+done
+
+updated=""
+update() { [ -n "$updated" ] || { $SUDO apt-get update -q; updated=1; }; }
+
+if [ -z "$have_boost" ]; then
+  update
+  have_boost=$(apt-cache pkgnames libboost1. | grep -E '^libboost1\.[0-9]+-dev$' | boost_minor | sort -n | awk '$1 >= 81' | tail -n 1)
+  if [ -z "$have_boost" ]; then
+    echo "install-deps: no Boost >= 1.81 in this system's package lists (Debian 12 and Ubuntu 24.04 have it)" >&2
+    exit 1
+  fi
+  missing+=("libboost1.${have_boost}-dev")
+fi
+installed "libboost-filesystem1.${have_boost}-dev" || missing+=("libboost-filesystem1.${have_boost}-dev")
+if [ "$have_boost" -ge 86 ]; then
+  installed "libboost-process1.${have_boost}-dev" || missing+=("libboost-process1.${have_boost}-dev")
+fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: everything is installed (Boost 1.${have_boost})"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+update
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
