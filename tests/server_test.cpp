@@ -1,5 +1,7 @@
 #include "fixtures/server.hpp"
 
+#include <unistd.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -132,6 +134,20 @@ TEST(Server, BadInput) {
   Server never({.command = {"x"}});
   EXPECT_THROW(never.Stop(), Error);
   EXPECT_THROW(never.http(), Error);
+}
+
+TEST(Server, LogFileNameIsSafeAndPerRun) {
+  Server server({.command = {FIXTURES_HELPER, "print-ready", "up"},
+                 .ready = OutputMatches("up"),
+                 .name = "../my server/1"});
+  server.Start();
+  auto first = server.log().file();
+  EXPECT_EQ(first.parent_path(), DefaultLogDirectory());
+  EXPECT_EQ(first.filename().string(), ".._my_server_1-" + std::to_string(::getpid()) + "-1.log");
+  server.Stop();
+  server.Start();
+  EXPECT_EQ(server.log().file().filename().string(), ".._my_server_1-" + std::to_string(::getpid()) + "-2.log");
+  EXPECT_TRUE(std::filesystem::exists(first));
 }
 
 TEST(Server, StartTwiceIsAnErrorAndRestartWorks) {
