@@ -4,6 +4,8 @@
  *   c_baseline [--server PATH] flood BYTES [REPS]
  *   c_baseline [--server PATH] devnull BYTES [REPS]
  *   c_baseline [--server PATH] stop-ignore GRACE_MS N
+ *   c_baseline [--server PATH] stop N
+ *   c_baseline [--server PATH] wake N
  *
  * PATH defaults to "refserver" next to this executable. Output is one
  * "key value" pair per line (times in milliseconds); see bench/README.md.
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -101,9 +104,8 @@ static pid_t spawn_server(char *const extra_args[], int *out_fd) {
   return pid;
 }
 
-/* Reads stdout until the "listening on 127.0.0.1 port P" line; returns P. */
-static int wait_ready(int fd) {
-  char buf[256];
+/* Reads stdout into buf until the first line is complete (NUL-terminated). */
+static void read_first_line(int fd, char *buf, size_t cap) {
   size_t len = 0;
   double deadline = now_ms() + READY_TIMEOUT_MS;
   for (;;) {
@@ -113,20 +115,24 @@ static int wait_ready(int fd) {
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) die("poll");
     if (r == 0) fail("timed out waiting for the listening line");
-    ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
+    ssize_t n = read(fd, buf + len, cap - 1 - len);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) die("read");
     if (n == 0) fail("server closed stdout before the listening line");
     len += (size_t)n;
     buf[len] = '\0';
-    char *nl = strchr(buf, '\n');
-    if (nl) {
-      unsigned port;
-      if (sscanf(buf, "listening on 127.0.0.1 port %u", &port) != 1) fail("unexpected first line");
-      return (int)port;
-    }
-    if (len == sizeof buf - 1) fail("first line too long");
+    if (strchr(buf, '\n')) return;
+    if (len == cap - 1) fail("first line too long");
   }
+}
+
+/* Reads stdout until the "listening on 127.0.0.1 port P" line; returns P. */
+static int wait_ready(int fd) {
+  char buf[256];
+  read_first_line(fd, buf, sizeof buf);
+  unsigned port;
+  if (sscanf(buf, "listening on 127.0.0.1 port %u", &port) != 1) fail("unexpected first line");
+  return (int)port;
 }
 
 /* One HTTP GET / on a fresh connection; checks the answer is "200" with body "ok\n". */
@@ -228,11 +234,14 @@ static int run_flood(const char *name, const char *bytes_arg, int reps, int to_p
   }
   qsort(wall, (size_t)reps, sizeof *wall, cmp_double);
   double median = percentile(wall, reps, 50);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
   printf("%s_bytes %lld\n", name, expected);
   printf("%s_reps %d\n", name, reps);
   printf("%s_median_ms %.3f\n", name, median);
   printf("%s_min_ms %.3f\n", name, wall[0]);
   printf("%s_mib_s %.1f\n", name, (double)expected / (1024.0 * 1024.0) / (median / 1e3));
+  printf("peak_rss_kib %ld\n", ru.ru_maxrss);
   free(wall);
   return 0;
 }
@@ -278,12 +287,61 @@ static int run_stop_ignore(int grace_ms, int n) {
   return 0;
 }
 
+/* SIGTERM to a cooperating server, reaped: the teardown alone. */
+static int run_stop(int n) {
+  double *teardown = alloc_samples(n);
+  char *args[] = {"--port", "0", NULL};
+  for (int i = 0; i < n; ++i) {
+    int out;
+    pid_t pid = spawn_server(args, &out);
+    wait_ready(out);
+    double t_term = now_ms();
+    if (kill(pid, SIGTERM) < 0) die("kill");
+    int status = reap(pid);
+    teardown[i] = now_ms() - t_term;
+    close(out);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("server did not exit 0 on SIGTERM");
+  }
+  printf("stops %d\n", n);
+  report("teardown", teardown, n);
+  free(teardown);
+  return 0;
+}
+
+/* Readiness wake-up: the server stamps its listening line with CLOCK_MONOTONIC just before
+ * writing it (--stamp); wake = our clock once the whole line is read, minus the stamp. */
+static int run_wake(int n) {
+  double *wake = alloc_samples(n);
+  char *args[] = {"--port", "0", "--stamp", NULL};
+  for (int i = 0; i < n; ++i) {
+    int out;
+    char line[256];
+    pid_t pid = spawn_server(args, &out);
+    read_first_line(out, line, sizeof line);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    long long now_ns = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    const char *t = strstr(line, " t=");
+    if (!t) fail("listening line without t= stamp");
+    wake[i] = (double)(now_ns - strtoll(t + 3, NULL, 10)) / 1e6;
+    if (kill(pid, SIGTERM) < 0) die("kill");
+    reap(pid);
+    close(out);
+  }
+  printf("starts %d\n", n);
+  report("wake", wake, n);
+  free(wake);
+  return 0;
+}
+
 _Noreturn static void usage(void) {
   fprintf(stderr,
           "usage: c_baseline [--server PATH] cycle N\n"
           "       c_baseline [--server PATH] flood BYTES [REPS]\n"
           "       c_baseline [--server PATH] devnull BYTES [REPS]\n"
-          "       c_baseline [--server PATH] stop-ignore GRACE_MS N\n");
+          "       c_baseline [--server PATH] stop-ignore GRACE_MS N\n"
+          "       c_baseline [--server PATH] stop N\n"
+          "       c_baseline [--server PATH] wake N\n");
   exit(2);
 }
 
@@ -309,6 +367,8 @@ int main(int argc, char **argv) {
   const char *mode = argv[i];
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (strcmp(mode, "cycle") == 0) return run_cycle(positive(argv[i + 1]));
+  if (strcmp(mode, "stop") == 0) return run_stop(positive(argv[i + 1]));
+  if (strcmp(mode, "wake") == 0) return run_wake(positive(argv[i + 1]));
   int reps = argc - i > 2 ? positive(argv[i + 2]) : 1;
   if (strcmp(mode, "flood") == 0) return run_flood("flood", argv[i + 1], reps, 1);
   if (strcmp(mode, "devnull") == 0) return run_flood("devnull", argv[i + 1], reps, 0);

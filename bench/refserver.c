@@ -1,6 +1,6 @@
 /* refserver: the reference server every benchmark launches (see bench/README.md).
  *
- *   refserver [--port N] [--flood BYTES] [--ignore-term] [--ready-before-bind]
+ *   refserver [--port N] [--flood BYTES] [--ignore-term] [--ready-before-bind] [--stamp]
  *
  * Default: listen on 127.0.0.1:N (0 = kernel picks), print exactly one line
  * "listening on 127.0.0.1 port P" to stdout, then answer each connection's
@@ -12,6 +12,9 @@
  * a fixed port it comes before bind(); with port 0 the port is only known after
  * bind(), so the line comes between bind() and listen(). Either way a client
  * that trusts the line alone may be refused.
+ *
+ * --stamp: the listening line ends with " t=NS", NS being CLOCK_MONOTONIC in
+ * nanoseconds read just before the line is written (for wake-up latency).
  *
  * --flood BYTES: do not serve; write BYTES bytes of 100-byte lines (99 chars
  * with a running counter, then '\n') to stdout in 65500-byte writes, exit 0.
@@ -27,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { LINE_LEN = 100, LINES_PER_WRITE = 655, COUNTER_DIGITS = 12 };
@@ -135,9 +139,21 @@ static int serve_one(int conn) {
   return 1;
 }
 
+static int stamp = 0;
+
 static void announce(unsigned port) {
-  printf("listening on 127.0.0.1 port %u\n", port);
-  if (fflush(stdout) != 0) die("write stdout");
+  if (!stamp) {
+    printf("listening on 127.0.0.1 port %u\n", port);
+    if (fflush(stdout) != 0) die("write stdout");
+    return;
+  }
+  /* One write(2) straight after reading the clock: the stamp is when the line left. */
+  char line[96];
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  int n = snprintf(line, sizeof line, "listening on 127.0.0.1 port %u t=%lld\n", port,
+                   (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+  if (write_all(STDOUT_FILENO, line, (size_t)n) < 0) die("write stdout");
 }
 
 int main(int argc, char **argv) {
@@ -153,9 +169,12 @@ int main(int argc, char **argv) {
       ignore_term = 1;
     } else if (strcmp(argv[i], "--ready-before-bind") == 0) {
       ready_before_bind = 1;
+    } else if (strcmp(argv[i], "--stamp") == 0) {
+      stamp = 1;
     } else {
       fprintf(stderr,
-              "usage: refserver [--port N] [--flood BYTES] [--ignore-term] [--ready-before-bind]\n");
+              "usage: refserver [--port N] [--flood BYTES] [--ignore-term] [--ready-before-bind] "
+              "[--stamp]\n");
       return 2;
     }
   }
