@@ -3,8 +3,15 @@
 #include <signal.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -30,7 +37,11 @@ int Usage() {
       "  grandchild              fork a child that prints its pid and waits; print ready; wait\n"
       "  fds                     print each open descriptor above 2, then 'done'\n"
       "  env NAME                print NAME's value (or '<unset>')\n"
-      "  pwd                     print the working directory\n",
+      "  pwd                     print the working directory\n"
+      "  exit-later MS CODE LINE wait MS, print LINE on stderr, exit with CODE\n"
+      "  unix-listen PATH        listen on the Unix socket PATH, print 'listening', wait\n"
+      "  listen-later MS PORT    print 'starting', wait MS, listen on 127.0.0.1:PORT, print\n"
+      "                          'listening', wait\n",
       stderr);
   return 2;
 }
@@ -56,6 +67,18 @@ void WriteLine(int fd, std::string_view text) {
 
 [[noreturn]] void WaitForever() {
   while (true) ::pause();
+}
+
+// The helper plays a slow server: waiting here is the behaviour under test.
+void SleepMs(long ms) {
+  timespec ts{ms / 1000, (ms % 1000) * 1000000};
+  while (::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+int Fail(const char* what) {
+  std::fprintf(stderr, "%s: %s\n", what, std::strerror(errno));
+  return 1;
 }
 
 }  // namespace
@@ -144,6 +167,37 @@ int main(int argc, char** argv) {
   if (command == "pwd") {
     WriteLine(1, std::filesystem::current_path().string());
     return 0;
+  }
+  if (command == "exit-later" && argc == 5) {
+    SleepMs(std::atol(argv[2]));
+    WriteLine(2, argv[4]);
+    return std::atoi(argv[3]);
+  }
+  if (command == "unix-listen" && argc == 3) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::snprintf(address.sun_path, sizeof address.sun_path, "%s", argv[2]);
+    ::unlink(argv[2]);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return Fail("bind");
+    if (::listen(fd, 16) != 0) return Fail("listen");
+    WriteLine(1, "listening");
+    WaitForever();
+  }
+  if (command == "listen-later" && argc == 4) {
+    WriteLine(1, "starting");
+    SleepMs(std::atol(argv[2]));
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(std::atoi(argv[3])));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return Fail("bind");
+    if (::listen(fd, 16) != 0) return Fail("listen");
+    WriteLine(1, "listening");
+    WaitForever();
   }
   return Usage();
 }

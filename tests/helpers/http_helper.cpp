@@ -1,4 +1,5 @@
-// A small HTTP server for the tests: `http_helper PORT` (0: any free port) serves
+// A small HTTP server for the tests: `http_helper PORT [UNHEALTHY]` (0: any free port)
+// answers GET /health with 503 to its first UNHEALTHY requests, then 200 "healthy"; serves
 // GET of any path -> "hello", logs each request on stderr, prints "listening on port P" once bound,
 // and stops cleanly on SIGTERM.
 #include <httplib.h>
@@ -10,16 +11,25 @@
 #include <thread>
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: http_helper PORT\n");
+  if (argc != 2 && argc != 3) {
+    std::fprintf(stderr, "usage: http_helper PORT [UNHEALTHY]\n");
     return 2;
   }
+  std::atomic<int> unhealthy{argc == 3 ? std::atoi(argv[2]) : 0};
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);  // handled by the waiting thread below
 
   httplib::Server server;
+  server.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
+    if (unhealthy.fetch_sub(1) > 0) {
+      res.status = 503;
+      res.set_content("warming up", "text/plain");
+    } else {
+      res.set_content("healthy", "text/plain");
+    }
+  });
   server.Get(".*", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("hello", "text/plain");
   });

@@ -1,0 +1,246 @@
+#include "fixtures/readiness.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "fixtures/server.hpp"
+
+namespace fixtures {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using ::testing::ContainsRegex;
+
+constexpr auto kPatience = 120s;  // bounds a failure only
+
+std::vector<std::string> Helper(std::vector<std::string> args) {
+  args.insert(args.begin(), FIXTURES_HELPER);
+  return args;
+}
+
+Error StartError(Server& server) {
+  try {
+    server.Start();
+  } catch (const Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "the server started";
+  return Error(ErrorKind::kSystem, "");
+}
+
+int CountLines(const OutputLog& log, const std::string& text) {
+  int n = 0;
+  for (const auto& line : log.Lines()) n += line.text.find(text) != std::string::npos;
+  return n;
+}
+
+TEST(Readiness, NthOccurrenceOnAChosenStream) {
+  Server twice({.command = Helper({"print-twice", "tick"}),
+                .ready = OutputMatches("tick", StreamFilter::kOut, 2),
+                .startup_timeout = kPatience});
+  twice.Start();
+  EXPECT_EQ(twice.ready_groups().at(0), "tick");
+
+  Server thrice({.command = Helper({"print-twice", "tick"}),
+                 .ready = OutputMatches("tick", StreamFilter::kOut, 3),
+                 .startup_timeout = 300ms});
+  Error e = StartError(thrice);
+  EXPECT_EQ(e.kind(), ErrorKind::kTimeout);
+  EXPECT_THAT(e.what(), HasSubstr("waited for: the 3rd line matching /tick/ on stdout: not seen"));
+
+  Server on_err({.command = Helper({"print-ready-err", "up"}),
+                 .ready = OutputMatches("up", StreamFilter::kErr),
+                 .startup_timeout = kPatience});
+  on_err.Start();
+  Server not_on_out({.command = Helper({"print-ready-err", "up"}),
+                     .ready = OutputMatches("up", StreamFilter::kOut),
+                     .startup_timeout = 300ms});
+  EXPECT_THAT(StartError(not_on_out).what(), HasSubstr("line matching /up/ on stdout: not seen"));
+}
+
+TEST(Readiness, TcpAcceptsWaitsForTheListener) {
+  Server server({.command = Helper({"listen-later", "200", "{port}"}),
+                 .ready = TcpAccepts(),
+                 .startup_timeout = kPatience});
+  server.Start();
+  // Ready means listening: the line it prints after listen() must be there, or come at once.
+  server.process().WaitForLine("^listening$", kPatience);
+
+  Server explicit_port({.command = Helper({"listen-later", "0", "{port:x}"}),
+                        .ready = AllOf(OutputMatches("listening"), TcpAccepts("x")),
+                        .startup_timeout = kPatience});
+  explicit_port.Start();
+  Server by_number({.command = {FIXTURES_HELPER, "print-ready", "up"},
+                    .ready = TcpAccepts(explicit_port.port("x")),
+                    .startup_timeout = kPatience});
+  by_number.Start();
+}
+
+TEST(Readiness, UnixSocketAccepts) {
+  auto dir = std::filesystem::temp_directory_path() / ("fixtures-unix-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  Server server({.command = Helper({"unix-listen", "server.sock"}),
+                 .ready = UnixSocketAccepts("server.sock"),
+                 .startup_timeout = kPatience,
+                 .cwd = dir});
+  server.Start();
+  EXPECT_TRUE(std::filesystem::is_socket(dir / "server.sock"));
+  server.Stop();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Readiness, HttpRespondsRetriesUntilTheStatusIsRight) {
+  Server server({.command = {HTTP_HELPER, "{port}", "3"},
+                 .ready = HttpResponds("/health", 200),
+                 .startup_timeout = kPatience});
+  server.Start();
+  server.process().WaitForLine("GET /health -> 200", kPatience);
+  EXPECT_EQ(CountLines(server.log(), "GET /health -> 503"), 3);
+}
+
+TEST(Readiness, HttpRespondsChecksTheBody) {
+  HttpCheck check;
+  check.path = "/health";
+  check.body_matches = [](const std::string& body) { return body == "healthy"; };
+  Server server({.command = {HTTP_HELPER, "{port}", "2"}, .ready = HttpResponds(check), .startup_timeout = kPatience});
+  server.Start();
+  EXPECT_EQ(CountLines(server.log(), "GET /health -> 503"), 2);
+
+  check.body_matches = [](const std::string& body) { return body == "never"; };
+  Server never({.command = {HTTP_HELPER, "{port}"}, .ready = HttpResponds(check), .startup_timeout = 300ms});
+  Error e = StartError(never);
+  EXPECT_EQ(e.kind(), ErrorKind::kTimeout);
+  EXPECT_THAT(e.what(), HasSubstr("with a matching body: port "));
+  EXPECT_THAT(e.what(), HasSubstr("status 200, body did not match (7 bytes)"));
+}
+
+TEST(Readiness, CustomCheck) {
+  std::atomic<int> calls{0};
+  Server server({.command = Helper({"print-ready", "up"}),
+                 .ready = Check("third time lucky",
+                                [&](const ProbeContext& context) {
+                                  EXPECT_TRUE(context.process().running());
+                                  return ++calls < 3 ? CheckResult::NotYet("call " + std::to_string(calls.load()))
+                                                     : CheckResult::Ready();
+                                }),
+                 .startup_timeout = kPatience});
+  server.Start();
+  EXPECT_EQ(calls, 3);
+
+  auto begin = Clock::now();
+  Server failing({.command = Helper({"print-ready", "up"}),
+                  .ready = Check("schema check", [](const ProbeContext&) {
+                    return CheckResult::Failed("schema version 7, want 8");
+                  }),
+                  .startup_timeout = 600s});
+  Error e = StartError(failing);
+  EXPECT_LT(Clock::now() - begin, 60s);
+  EXPECT_EQ(e.kind(), ErrorKind::kProbeFailed);
+  EXPECT_THAT(e.what(), HasSubstr("failed its readiness check"));
+  EXPECT_THAT(e.what(), HasSubstr("waited for: schema check: schema version 7, want 8 (1 attempt)"));
+
+  Server throwing({.command = Helper({"print-ready", "up"}),
+                   .ready = Check("throws", [](const ProbeContext&) -> CheckResult {
+                     throw std::runtime_error("boom");
+                   })});
+  EXPECT_THAT(StartError(throwing).what(), HasSubstr("throws: threw: boom"));
+}
+
+TEST(Readiness, AllOfInOrderReadsThePortFromTheLineThenAsksHttp) {
+  Server server({.command = {HTTP_HELPER, "0", "2"},
+                 .ready = AllOf(OutputMatches(R"(listening on port (\d+))"), HttpResponds("/health")),
+                 .startup_timeout = kPatience});
+  server.Start();
+  EXPECT_EQ(std::to_string(server.port()), server.ready_groups().at(1));
+  EXPECT_EQ(CountLines(server.log(), "GET /health -> 503"), 2);
+}
+
+TEST(Readiness, AllOfTimeoutNamesEveryProbe) {
+  Server server({.command = Helper({"print-ready", "{port}"}),
+                 .ready = AllOf(OutputMatches("never printed"), HttpResponds("/health")),
+                 .startup_timeout = 300ms});
+  std::string what = StartError(server).what();
+  EXPECT_THAT(what, HasSubstr("1. line matching /never printed/ on stdout or stderr: not seen"));
+  EXPECT_THAT(what, HasSubstr("2. HTTP GET /health on {port} answers 200: not tried"));
+}
+
+TEST(Readiness, AnyOfTakesTheFirstAndCancelsTheRest) {
+  Server server({.command = {HTTP_HELPER, "{port}"},
+                 .ready = AnyOf(OutputMatches("never printed"), TcpAccepts()),
+                 .startup_timeout = kPatience});
+  auto begin = Clock::now();
+  server.Start();
+  EXPECT_LT(Clock::now() - begin, 60s);  // the output probe was cancelled, not waited out
+
+  Server none({.command = Helper({"print-ready", "{port}"}),
+               .ready = AnyOf(OutputMatches("never printed"), HttpResponds("/health")),
+               .startup_timeout = 300ms});
+  std::string what = StartError(none).what();
+  EXPECT_THAT(what, HasSubstr("any of:"));
+  EXPECT_THAT(what, HasSubstr("1. line matching /never printed/ on stdout or stderr: not seen"));
+  EXPECT_THAT(what, ContainsRegex(R"(2\. HTTP GET /health on \{port\} answers 200: port [0-9]+: connection refused \([0-9]+ attempts\))"));
+}
+
+TEST(Readiness, TimeoutMessageCountsAttempts) {
+  Server server({.command = Helper({"print-ready", "{port}"}),
+                 .ready = HttpResponds("/health"),
+                 .startup_timeout = 300ms});
+  Error e = StartError(server);
+  EXPECT_EQ(e.kind(), ErrorKind::kTimeout);
+  EXPECT_THAT(e.what(), ContainsRegex(R"(waited for: HTTP GET /health on \{port\} answers 200: port [0-9]+: connection refused \([0-9]+ attempts\))"));
+  EXPECT_THAT(e.what(), HasSubstr("FIXTURES_TIMEOUT_SCALE"));
+}
+
+TEST(Readiness, ExitWhileHttpProbeRetriesEndsTheWaitAtOnce) {
+  Server server({.command = Helper({"exit-later", "200", "3", "fatal: cannot open /etc/app.toml"}),
+                 .ready = HttpResponds("/health"),
+                 .startup_timeout = 600s,
+                 .env = {{"APP_PORT", "{port}"}}});
+  auto begin = Clock::now();
+  Error e = StartError(server);
+  EXPECT_LT(Clock::now() - begin, 60s);  // a tenth of the budget, and in practice ~0.2 s
+  EXPECT_EQ(e.kind(), ErrorKind::kExitedBeforeReady);
+  std::string what = e.what();
+  EXPECT_THAT(what, HasSubstr("exited with code 3 before it was ready"));
+  EXPECT_THAT(what, HasSubstr("err| fatal: cannot open /etc/app.toml"));
+  EXPECT_THAT(what, HasSubstr("connection refused"));
+}
+
+TEST(Readiness, NamedPortsInCommandAndFromTheLine) {
+  Server server({.command = Helper({"print-ready", "main={port} admin={port:admin} again={port}"}),
+                 .ready = OutputMatches(R"(main=(\d+) admin=(\d+) again=(\d+))"),
+                 .startup_timeout = kPatience});
+  server.Start();
+  const auto& g = server.ready_groups();
+  EXPECT_EQ(g.at(1), std::to_string(server.port()));
+  EXPECT_EQ(g.at(2), std::to_string(server.port("admin")));
+  EXPECT_EQ(g.at(3), g.at(1));
+  EXPECT_NE(server.port(), server.port("admin"));
+  EXPECT_THROW((void)server.port("other"), Error);
+
+  Server reported({.command = Helper({"print-ready", "api on 4321, admin on 4567"}),
+                   .ready = OutputMatches(R"(api on (?<port>\d+), admin on (?<port_admin>\d+))"),
+                   .startup_timeout = kPatience});
+  reported.Start();
+  EXPECT_EQ(reported.port(), 4321);
+  EXPECT_EQ(reported.port("admin"), 4567);
+}
+
+TEST(Readiness, BadInput) {
+  EXPECT_THROW(HttpResponds("health"), Error);
+  EXPECT_THROW(HttpResponds(HttpCheck{.method = "DELETE"}), Error);
+  EXPECT_THROW(HttpResponds(HttpCheck{.min_status = 300, .max_status = 200}), Error);
+  EXPECT_THROW(TcpAccepts(0), Error);
+  EXPECT_THROW(UnixSocketAccepts(""), Error);
+  EXPECT_THROW(AllOf(std::vector<Readiness>{}), Error);
+  EXPECT_THROW(AnyOf(Readiness{}), Error);
+  EXPECT_THROW(Check("x", nullptr), Error);
+}
+
+}  // namespace
+}  // namespace fixtures
