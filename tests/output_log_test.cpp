@@ -117,6 +117,18 @@ TEST(OutputLog, WaitFiltersStreams) {
             WaitForLineResult::Status::kTimeout);
 }
 
+TEST(OutputLog, ClientLinesShareTheTimelineButNeverSatisfyAWait) {
+  OutputLog log;
+  log.ClientNote("tcp#1 > hello");
+  log.Append(Stream::kOut, "got hello\n");
+  auto lines = log.Lines();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].stream, Stream::kClient);
+  EXPECT_EQ(StreamName(lines[0].stream), std::string("cli"));
+  EXPECT_EQ(log.WaitForLine("tcp#1", 1ms).status, WaitForLineResult::Status::kTimeout);
+  EXPECT_THAT(OutputLog::Format(lines, lines[0].time), HasSubstr("+0.000000s cli| tcp#1 > hello\n"));
+}
+
 TEST(OutputLog, CloseEndsAWaitAtOnce) {
   OutputLog log;
   std::thread closer([&] { log.Close("exited with code 3"); });
