@@ -40,6 +40,10 @@ int Usage() {
       "  pwd                     print the working directory\n"
       "  exit-later MS CODE LINE wait MS, print LINE on stderr, exit with CODE\n"
       "  unix-listen PATH        listen on the Unix socket PATH, print 'listening', wait\n"
+      "  repl                    prompt '> ' (no newline); 'echo X' prints X, 'exit N' exits\n"
+      "                          with N; end of input prints 'bye' and exits 0\n"
+      "  stdio-buffered          print a line through default stdio buffering, wait for end\n"
+      "                          of input, exit 0\n"
       "  listen-later MS PORT    print 'starting', wait MS, listen on 127.0.0.1:PORT, print\n"
       "                          'listening', wait\n",
       stderr);
@@ -166,6 +170,30 @@ int main(int argc, char** argv) {
   }
   if (command == "pwd") {
     WriteLine(1, std::filesystem::current_path().string());
+    return 0;
+  }
+  if (command == "repl") {
+    char line[4096];
+    while (true) {
+      std::fputs("> ", stdout);
+      std::fflush(stdout);
+      if (std::fgets(line, sizeof line, stdin) == nullptr) break;
+      std::string_view text(line);
+      if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+      if (text.rfind("echo ", 0) == 0) std::printf("%.*s\n", static_cast<int>(text.size() - 5), text.data() + 5);
+      else if (text.rfind("exit ", 0) == 0) {
+        std::fflush(stdout);
+        return std::atoi(text.data() + 5);
+      } else std::printf("unknown: %.*s\n", static_cast<int>(text.size()), text.data());
+    }
+    std::printf("bye\n");
+    return 0;
+  }
+  if (command == "stdio-buffered") {
+    std::printf("hello from stdio\n");  // line-buffered on a terminal, held back on a pipe
+    char line[256];
+    while (std::fgets(line, sizeof line, stdin) != nullptr) {
+    }
     return 0;
   }
   if (command == "exit-later" && argc == 5) {

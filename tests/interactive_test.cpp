@@ -1,0 +1,129 @@
+#include "fixtures/interactive.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace fixtures {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+InteractiveOptions Repl(bool pty = false) {
+  return {.command = {FIXTURES_HELPER, "repl"}, .pty = pty, .timeout = 60s};
+}
+
+TEST(Interactive, PromptWithoutNewlineAndAnswers) {
+  Interactive repl(Repl());
+  repl.Expect("^> $");
+  repl.SendLine("echo hello world");
+  EXPECT_THAT(repl.Expect(R"(^hello (\w+)\n)"), ElementsAre("hello world\n", "world"));
+  repl.Expect("^> $");
+  repl.SendLine("exit 7");
+  EXPECT_EQ(repl.ExpectEof().Describe(), "exited with code 7");
+}
+
+TEST(Interactive, CloseStdinEndsTheProgram) {
+  Interactive repl(Repl());
+  repl.Expect("> ");
+  repl.CloseStdin();
+  repl.Expect("bye");
+  EXPECT_TRUE(repl.ExpectEof().success());
+}
+
+TEST(Interactive, TranscriptIsOneTimelineInTheLog) {
+  Interactive repl(Repl());
+  repl.Expect("> ");
+  repl.SendLine("echo first");
+  repl.Expect("first\n");
+  repl.SendLine("echo second");
+  repl.Expect("second\n");
+  repl.CloseStdin();
+  repl.ExpectEof();
+  std::vector<std::string> story;
+  for (const auto& line : repl.log().Lines()) {
+    if (line.stream == Stream::kClient || line.stream == Stream::kOut) {
+      story.push_back(std::string(StreamName(line.stream)) + " " + line.text);
+    }
+  }
+  EXPECT_THAT(story, ElementsAre("cli stdin> echo first\\n", "out > first", "cli stdin> echo second\\n",
+                                 "out > second", "cli stdin closed", "out > bye"));
+}
+
+TEST(Interactive, ExpectTimeoutSaysWhatArrivedAndSuggestsPty) {
+  Interactive repl(Repl());
+  repl.Expect("> ");
+  repl.SendLine("echo partial answer");
+  repl.Expect("partial");
+  try {
+    repl.Expect("never", 200ms);
+    FAIL() << "matched";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kTimeout);
+    std::string what = e.what();
+    EXPECT_THAT(what, HasSubstr("repl`: no output matching /never/ in time (timeout 0.2s)"));
+    EXPECT_THAT(what, HasSubstr(R"(received and not consumed: " answer\n> ")"));
+    EXPECT_THAT(what, HasSubstr("try InteractiveOptions::pty = true"));
+  }
+}
+
+TEST(Interactive, ExpectFailsAtOnceWhenTheProgramEnds) {
+  Interactive repl(Repl());
+  repl.Expect("> ");
+  repl.SendLine("exit 3");
+  auto begin = Clock::now();
+  try {
+    repl.Expect("never", 600s);
+    FAIL() << "matched";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kExitedBeforeReady);
+    EXPECT_THAT(e.what(), HasSubstr("the program exited with code 3 first"));
+  }
+  EXPECT_LT(Clock::now() - begin, 60s);
+  EXPECT_THROW(repl.SendLine("echo too late"), Error);
+}
+
+// The acceptance test for pty mode: a program whose stdout is block-buffered on a pipe (C
+// stdio's default; PYTHONUNBUFFERED cannot help a C program) is seen at once on a terminal.
+TEST(Interactive, PtyModeIsNeededAndWorks) {
+  Interactive piped({.command = {FIXTURES_HELPER, "stdio-buffered"}, .timeout = 60s});
+  try {
+    piped.Expect("hello from stdio", 500ms);
+    FAIL() << "seen without a terminal: the helper did not buffer";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kTimeout);
+    EXPECT_THAT(e.what(), HasSubstr("pty = true"));
+  }
+  piped.CloseStdin();  // at exit stdio flushes: the line was only held back
+  piped.Expect("hello from stdio");
+  EXPECT_TRUE(piped.ExpectEof().success());
+
+  Interactive on_pty({.command = {FIXTURES_HELPER, "stdio-buffered"}, .pty = true, .timeout = 60s});
+  on_pty.Expect("hello from stdio\n");  // no newline translation: "\n", not "\r\n"
+  on_pty.CloseStdin();
+  EXPECT_TRUE(on_pty.ExpectEof().success());
+}
+
+TEST(Interactive, PtyRepl) {
+  Interactive repl(Repl(true));
+  repl.Expect("^> $");
+  repl.SendLine("echo on a terminal");
+  repl.Expect("on a terminal\n");
+  repl.SendLine("exit 0");
+  EXPECT_TRUE(repl.ExpectEof().success());
+}
+
+TEST(Interactive, StdinErrors) {
+  Process no_stdin({.command = {FIXTURES_HELPER, "print-ready", "up"}});
+  try {
+    no_stdin.WriteStdin("x", 1s);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kBadInput);
+    EXPECT_THAT(e.what(), HasSubstr("stdin_pipe"));
+  }
+}
+
+}  // namespace
+}  // namespace fixtures
