@@ -1,5 +1,9 @@
 #include "fixtures/gtest.hpp"
 
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -41,6 +45,20 @@ TEST(GtestReport, FailingTestPrintsTheServerLinesOfThatTestOnly) {
   EXPECT_THAT(block, HasSubstr("[ fixtures ] server 'web': "));
   EXPECT_THAT(block, HasSubstr("lines during Report.FailingTest, times from its start (full log: "));
   EXPECT_THAT(block, HasSubstr("err| GET /failing-test-path -> 200"));
+  // One timeline: the client's record of the answer it got and the server's own line about
+  // the request (which the server may write after answering) interleave in time order.
+  EXPECT_THAT(block, HasSubstr("cli| http GET /failing-test-path -> 200 (5 bytes; sent 0 bytes)"));
+  std::vector<double> times;
+  std::istringstream report(block.substr(block.find("[ fixtures ] server 'web'")));
+  std::string line;
+  std::getline(report, line);  // the header
+  while (std::getline(report, line)) {
+    double t = 0;
+    ASSERT_EQ(std::sscanf(line.c_str(), " %lfs", &t), 1) << line;
+    times.push_back(t);
+  }
+  EXPECT_GE(times.size(), 2u);
+  EXPECT_TRUE(std::is_sorted(times.begin(), times.end())) << block;
   // Lines of other tests are not in this test's report.
   EXPECT_THAT(block, Not(HasSubstr("passing-test-path")));
   EXPECT_THAT(block, Not(HasSubstr("later-test-path")));

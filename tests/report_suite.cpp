@@ -27,9 +27,10 @@ fixtures::Server& web = fixtures::AddServerEnvironment(Options());
 
 // One real request; returns once the server has logged it.
 void Request(const std::string& path) {
+  auto from = web.log().next_seq();
   auto res = web.http().Get(path);
   ASSERT_TRUE(res) << httplib::to_string(res.error());
-  web.process().WaitForLine("GET " + path + " -> ", 60s, web.log().next_seq() - 1);
+  web.process().WaitForLine("GET " + path + " -> ", 60s, from);
 }
 
 }  // namespace

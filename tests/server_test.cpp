@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -37,6 +39,10 @@ TEST(Server, PortPlaceholderAndHttp) {
   EXPECT_EQ(res->body, "hello");
   // The request shows in the server's log; wait for the line, do not sleep.
   server.process().WaitForLine("GET /hello -> 200", 60s);
+  auto lines = server.log().Lines();
+  EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const Line& l) {
+    return l.stream == Stream::kClient && l.text == "http GET /hello -> 200 (5 bytes; sent 0 bytes)";
+  }));
   auto status = server.Stop();
   EXPECT_TRUE(status.success()) << status.Describe();
   EXPECT_FALSE(server.running());
