@@ -41,11 +41,26 @@ TEST(Server, PortPlaceholderAndHttp) {
   server.process().WaitForLine("GET /hello -> 200", 60s);
   auto lines = server.log().Lines();
   EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const Line& l) {
-    return l.stream == Stream::kClient && l.text == "http GET /hello -> 200 (5 bytes; sent 0 bytes)";
+    return l.stream == Stream::kClient && l.text.starts_with("http GET /hello -> 200 (5 bytes, ");
   }));
   auto status = server.Stop();
   EXPECT_TRUE(status.success()) << status.Describe();
   EXPECT_FALSE(server.running());
+}
+
+TEST(Server, HttpClientRecordsFailuresAndTimingToo) {
+  Server server({.command = {FIXTURES_HELPER, "print-ready", "{port}"}, .ready = OutputMatches("^[0-9]+$")});
+  server.Start();  // prints its port but listens on nothing
+  auto res = server.http().Get("/nobody-listens");
+  ASSERT_FALSE(res);
+  auto lines = server.log().Lines();
+  std::vector<std::string> client;
+  for (const auto& l : lines) {
+    if (l.stream == Stream::kClient) client.push_back(l.text);
+  }
+  ASSERT_EQ(client.size(), 2u);
+  EXPECT_EQ(client[0], "http GET /nobody-listens");
+  EXPECT_THAT(client[1], ::testing::MatchesRegex(R"(http GET /nobody-listens -> error: Connection \([0-9.]+ ms\))"));
 }
 
 TEST(Server, PortReadFromTheReadyLine) {
