@@ -63,6 +63,22 @@ TEST(Server, HttpClientRecordsFailuresAndTimingToo) {
   EXPECT_THAT(client[1], ::testing::MatchesRegex(R"(http GET /nobody-listens -> error: Connection \([0-9.]+ ms\))"));
 }
 
+TEST(Server, Https) {
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+  Server server({.command = {HTTP_HELPER, "{port}", "0", "--tls"},
+                 .ready = OutputMatches("listening on port"),
+                 .startup_timeout = 60s});
+  server.Start();
+  auto res = server.https().Get("/hello");
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->body, "hello");
+  auto plain = server.http().Get("/hello");  // plain HTTP to a TLS port gets no answer
+  EXPECT_FALSE(plain && plain->status == 200);
+#else
+  GTEST_SKIP() << "cpp-httplib is built without OpenSSL (CPPHTTPLIB_OPENSSL_SUPPORT): no HTTPS";
+#endif
+}
+
 TEST(Server, PortReadFromTheReadyLine) {
   Server server({.command = {HTTP_HELPER, "0"},
                  .ready = OutputMatches(R"(listening on port (?<port>\d+))"),

@@ -1,18 +1,28 @@
-// A small HTTP server for the tests: `http_helper PORT [UNHEALTHY]` (0: any free port)
+// A small HTTP server for the tests: `http_helper PORT [UNHEALTHY] [--tls]` (0: any free port;
+// --tls: HTTPS with a self-signed certificate made at start, where httplib has OpenSSL)
 // answers GET /health with 503 to its first UNHEALTHY requests, then 200 "healthy"; serves
 // GET of any path -> "hello", logs each request on stderr, prints "listening on port P" once bound,
 // and stops cleanly on SIGTERM.
 #include <httplib.h>
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#endif
 #include <signal.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <atomic>
+#include <memory>
+#include <string_view>
 #include <thread>
 
 int main(int argc, char** argv) {
+  bool tls = argc >= 2 && std::string_view(argv[argc - 1]) == "--tls";
+  if (tls) --argc;
   if (argc != 2 && argc != 3) {
-    std::fprintf(stderr, "usage: http_helper PORT [UNHEALTHY]\n");
+    std::fprintf(stderr, "usage: http_helper PORT [UNHEALTHY] [--tls]\n");
     return 2;
   }
   std::atomic<int> unhealthy{argc == 3 ? std::atoi(argv[2]) : 0};
@@ -21,7 +31,34 @@ int main(int argc, char** argv) {
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);  // handled by the waiting thread below
 
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+  std::unique_ptr<httplib::Server> owned;
+  if (tls) {
+    // A throwaway self-signed certificate for 127.0.0.1.
+    EVP_PKEY* key = EVP_RSA_gen(2048);
+    X509* cert = X509_new();
+    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert), -60);
+    X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+    X509_set_pubkey(cert, key);
+    X509_NAME* name = X509_get_subject_name(cert);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
+    X509_set_issuer_name(cert, name);
+    X509_sign(cert, key, EVP_sha256());
+    owned = std::make_unique<httplib::SSLServer>(cert, key);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+  } else {
+    owned = std::make_unique<httplib::Server>();
+  }
+  httplib::Server& server = *owned;
+#else
+  if (tls) {
+    std::fprintf(stderr, "http_helper: cpp-httplib has no OpenSSL support\n");
+    return 3;
+  }
   httplib::Server server;
+#endif
   server.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
     if (unhealthy.fetch_sub(1) > 0) {
       res.status = 503;
