@@ -79,6 +79,33 @@ TEST(Server, Https) {
 #endif
 }
 
+TEST(Server, TcpAndUnixClientsRecordIntoTheServerLog) {
+  Server server({.command = {LINE_SERVER, "{port}"}, .ready = OutputMatches("listening on port")});
+  server.Start();
+  auto client = server.tcp();
+  client.WriteLine("echo over tcp");
+  EXPECT_EQ(client.ReadLine(60s), "over tcp");
+  bool recorded = false;
+  for (const auto& l : server.log().Lines()) {
+    recorded |= l.stream == Stream::kClient && l.text.find("> echo over tcp") != std::string::npos;
+  }
+  EXPECT_TRUE(recorded);
+
+  auto dir = std::filesystem::temp_directory_path() / ("fixtures-unix-client-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  Server on_unix({.command = {LINE_SERVER, "unix", "kv.sock"},
+                  .ready = UnixSocketAccepts("kv.sock"),
+                  .startup_timeout = 60s,
+                  .cwd = dir});
+  on_unix.Start();
+  auto local = on_unix.unix_socket("kv.sock");
+  local.WriteLine("echo over unix");
+  EXPECT_EQ(local.ReadLine(60s), "over unix");
+  local.Close();
+  on_unix.Stop();
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Server, PortReadFromTheReadyLine) {
   Server server({.command = {HTTP_HELPER, "0"},
                  .ready = OutputMatches(R"(listening on port (?<port>\d+))"),
