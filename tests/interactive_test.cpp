@@ -47,7 +47,7 @@ TEST(Interactive, TranscriptIsOneTimelineInTheLog) {
       story.push_back(std::string(StreamName(line.stream)) + " " + line.text);
     }
   }
-  EXPECT_THAT(story, ElementsAre("cli stdin> echo first\\n", "out > first", "cli stdin> echo second\\n",
+  EXPECT_THAT(story, ElementsAre(R"(cli stdin> echo first\x0A)", "out > first", R"(cli stdin> echo second\x0A)",
                                  "out > second", "cli stdin closed", "out > bye"));
 }
 
@@ -63,7 +63,7 @@ TEST(Interactive, ExpectTimeoutSaysWhatArrivedAndSuggestsPty) {
     EXPECT_EQ(e.kind(), ErrorKind::kTimeout);
     std::string what = e.what();
     EXPECT_THAT(what, HasSubstr("repl`: no output matching /never/ in time (timeout 0.2s)"));
-    EXPECT_THAT(what, HasSubstr(R"(received and not consumed: " answer\n> ")"));
+    EXPECT_THAT(what, HasSubstr(R"(received and not consumed: " answer\x0A> ")"));
     EXPECT_THAT(what, HasSubstr("try InteractiveOptions::pty = true"));
   }
 }
