@@ -32,11 +32,13 @@ TEST(Server, PortPlaceholderAndHttp) {
   EXPECT_TRUE(server.running());
   EXPECT_GT(server.port(), 0);
   EXPECT_EQ(server.ready_groups().at(1), std::to_string(server.port()));
-  auto client = server.http();
-  auto res = client.Get("/hello");
-  ASSERT_TRUE(res) << httplib::to_string(res.error());
-  EXPECT_EQ(res->status, 200);
-  EXPECT_EQ(res->body, "hello");
+  {
+    auto client = server.http();  // destroyed before the stop: it holds a kept-alive connection
+    auto res = client.Get("/hello");
+    ASSERT_TRUE(res) << httplib::to_string(res.error());
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->body, "hello");
+  }
   // The request shows in the server's log; wait for the line, do not sleep.
   server.process().WaitForLine("GET /hello -> 200", 60s);
   auto lines = server.log().Lines();
@@ -104,6 +106,20 @@ TEST(Server, TcpAndUnixClientsRecordIntoTheServerLog) {
   local.Close();
   on_unix.Stop();
   std::filesystem::remove_all(dir);
+}
+
+TEST(Server, HttpClientKeepsItsConnectionAlive) {
+  Server server({.command = {HTTP_HELPER, "{port}"}, .ready = OutputMatches("listening on port")});
+  server.Start();
+  auto from = server.log().next_seq();
+  auto client = server.http();
+  for (const char* path : {"/one", "/two"}) {
+    auto res = client.Get(path);
+    ASSERT_TRUE(res) << httplib::to_string(res.error());
+  }
+  auto one = server.process().WaitForLine(R"(GET /one -> 200 \(client port (\d+)\))", 60s, from);
+  auto two = server.process().WaitForLine(R"(GET /two -> 200 \(client port (\d+)\))", 60s, from);
+  EXPECT_EQ(one.groups[1], two.groups[1]) << "a new connection for the second request";
 }
 
 TEST(Server, PortReadFromTheReadyLine) {

@@ -71,7 +71,8 @@ int main(int argc, char** argv) {
     res.set_content("hello", "text/plain");
   });
   server.set_logger([](const httplib::Request& req, const httplib::Response& res) {
-    std::fprintf(stderr, "%s %s -> %d\n", req.method.c_str(), req.path.c_str(), res.status);
+    std::fprintf(stderr, "%s %s -> %d (client port %d)\n", req.method.c_str(), req.path.c_str(),
+                 res.status, req.remote_port);
   });
   int port = std::atoi(argv[1]);
   if (port == 0) port = server.bind_to_any_port("127.0.0.1");
