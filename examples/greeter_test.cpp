@@ -31,6 +31,13 @@ TEST(Greeter, EchoesBinaryBodies) {
   auto res = greeter.http().Post("/echo", body, "application/octet-stream");
   ASSERT_TRUE(res) << httplib::to_string(res.error());
   EXPECT_EQ(res->body, body);
+  // The exchange is in the server's log, as the failure report would show it.
+  bool recorded = false;
+  for (const auto& line : greeter.log().Lines()) {
+    recorded |= line.stream == fixtures::Stream::kClient &&
+                line.text.starts_with("http POST /echo -> 200 (10 bytes, sent 10 bytes, ");
+  }
+  EXPECT_TRUE(recorded);
 }
 
 TEST(Greeter, LogsEachRequest) {

@@ -47,7 +47,7 @@ TEST(GtestReport, FailingTestPrintsTheServerLinesOfThatTestOnly) {
   EXPECT_THAT(block, HasSubstr("err| GET /failing-test-path -> 200"));
   // One timeline: the client's record of the answer it got and the server's own line about
   // the request (which the server may write after answering) interleave in time order.
-  EXPECT_THAT(block, HasSubstr("cli| http GET /failing-test-path -> 200 (5 bytes, "));
+  EXPECT_THAT(block, HasSubstr("cli| http GET /failing-test-path -> 200 (5 bytes, sent 0 bytes, "));
   std::vector<double> times;
   std::istringstream report(block.substr(block.find("[ fixtures ] server 'web'")));
   std::string line;

@@ -43,7 +43,7 @@ TEST(Server, PortPlaceholderAndHttp) {
   server.process().WaitForLine("GET /hello -> 200", 60s);
   auto lines = server.log().Lines();
   EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const Line& l) {
-    return l.stream == Stream::kClient && l.text.starts_with("http GET /hello -> 200 (5 bytes, ");
+    return l.stream == Stream::kClient && l.text.starts_with("http GET /hello -> 200 (5 bytes, sent 0 bytes, ");
   }));
   auto status = server.Stop();
   EXPECT_TRUE(status.success()) << status.Describe();
