@@ -69,6 +69,25 @@ TEST(GtestReport, FailingTestPrintsTheServerLinesOfThatTestOnly) {
   EXPECT_THAT(out, HasSubstr("[ fixtures ] server 'web' stopped: exited with code 0"));
 }
 
+TEST(GtestReport, ServerCrashFailsThatTestAndTheNextAtOnce) {
+  ExitStatus status = ExitStatus::FromWaitStatus(0);
+  std::string out = RunReportSuite("crash", &status);
+  EXPECT_EQ(status.Describe(), "exited with code 1") << out;
+  auto run = out.find("[ RUN      ] Crash.ServerDiesDuringThisTest");
+  auto failed = out.find("[  FAILED  ] Crash.ServerDiesDuringThisTest", run);
+  ASSERT_NE(failed, std::string::npos) << out;
+  std::string block = out.substr(run, failed - run);
+  EXPECT_THAT(block, HasSubstr("server 'web' killed by SIGABRT during this test"));
+  EXPECT_THAT(block, HasSubstr("err| about to crash"));
+  EXPECT_THAT(block, HasSubstr("sys| killed by SIGABRT"));
+  EXPECT_THAT(out, HasSubstr("[  FAILED  ] Crash.NextTestFailsAtOnce"));
+  EXPECT_THAT(out, HasSubstr("server 'web' killed by SIGABRT during test Crash.ServerDiesDuringThisTest "
+                             "and was not restarted, so this test cannot run"));
+  EXPECT_THAT(out, Not(HasSubstr("this body must not run")));
+  // The tests before the crash passed.
+  EXPECT_THAT(out, HasSubstr("[       OK ] Report.PassingTest"));
+}
+
 TEST(GtestReport, StartFailureFailsEveryTestWithTheDiagnosis) {
   ExitStatus status = ExitStatus::FromWaitStatus(0);
   auto begin = Clock::now();

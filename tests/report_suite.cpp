@@ -43,3 +43,17 @@ TEST(Report, FailingTest) {
 }
 
 TEST(Report, LaterTest) { Request("/later-test-path"); }
+
+// REPORT_MODE=crash: the server dies during this test, and the next one cannot run.
+TEST(Crash, ServerDiesDuringThisTest) {
+  const char* mode = std::getenv("REPORT_MODE");
+  if (mode == nullptr || std::string(mode) != "crash") GTEST_SKIP() << "REPORT_MODE=crash only";
+  (void)web.http().Get("/crash");  // no answer: the handler aborts the server
+  EXPECT_TRUE(web.process().WaitFor(60s).has_value());
+}
+
+TEST(Crash, NextTestFailsAtOnce) {
+  const char* mode = std::getenv("REPORT_MODE");
+  if (mode == nullptr || std::string(mode) != "crash") GTEST_SKIP() << "REPORT_MODE=crash only";
+  ADD_FAILURE() << "this body must not run after the crash";
+}

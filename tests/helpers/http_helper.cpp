@@ -67,6 +67,10 @@ int main(int argc, char** argv) {
       res.set_content("healthy", "text/plain");
     }
   });
+  server.Get("/crash", [](const httplib::Request&, httplib::Response&) {
+    std::fprintf(stderr, "about to crash\n");
+    std::abort();
+  });
   server.Get(".*", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("hello", "text/plain");
   });
