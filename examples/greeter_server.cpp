@@ -1,13 +1,16 @@
 // A small HTTP server of our own, built on cpp-httplib, to show a suite against a C++ server.
 //   greeter_server --port N      (0: any free port; prints "greeter listening on 127.0.0.1:P")
-// GET /greet?name=X -> "Hello, X!"; POST /echo -> the body; GET /health -> "ok".
+// GET /greet?name=X -> "Hello, X!"; POST /echo -> the body; GET /health -> "ok";
+// GET /whoami -> "pid P" (which process answered: see shared_server_test.cpp).
 // Each request is logged on stderr. SIGTERM stops it cleanly (exit 0).
 #include <httplib.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <atomic>
 #include <thread>
 
@@ -35,6 +38,9 @@ int main(int argc, char** argv) {
   });
   server.Get("/health", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok", "text/plain");
+  });
+  server.Get("/whoami", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("pid " + std::to_string(::getpid()), "text/plain");
   });
   server.set_logger([](const httplib::Request& req, const httplib::Response& res) {
     std::fprintf(stderr, "%s %s -> %d (%zu bytes)\n", req.method.c_str(), req.path.c_str(),

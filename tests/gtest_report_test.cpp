@@ -1,7 +1,12 @@
 #include "fixtures/gtest.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
 #include <sstream>
 
 #include <gmock/gmock.h>
@@ -102,6 +107,278 @@ TEST(GtestReport, StartFailureFailsEveryTestWithTheDiagnosis) {
   EXPECT_THAT(out, HasSubstr("server 'broken' failed to start, so this test cannot run"));
   // The bodies did not run: no request was attempted.
   EXPECT_THAT(out, Not(HasSubstr("Connection")));
+}
+
+// --- The same behaviour with a server per binary, per suite and per test (scope_suite.cpp) ---
+
+struct SuiteRun {
+  ExitStatus status = ExitStatus::FromWaitStatus(0);
+  std::string out;  // stdout and stderr, in order
+};
+
+SuiteRun RunScopeSuite(const std::string& scope, const std::string& tests,
+                       std::vector<std::pair<std::string, std::string>> env = {},
+                       std::vector<std::string> extra_args = {}) {
+  std::string fixture = scope == "environment" ? "EnvScope" : scope == "suite" ? "SuiteScope" : "TestScope";
+  std::string filter;
+  std::size_t start = 0;
+  while (start <= tests.size()) {  // "A:B" -> "Fixture.A:Fixture.B"
+    auto end = std::min(tests.find(':', start), tests.size());
+    filter += (filter.empty() ? "" : ":") + fixture + "." + tests.substr(start, end - start);
+    start = end + 1;
+  }
+  env.emplace_back("REPORT_SCOPE", scope);
+  env.emplace_back("GTEST_COLOR", "no");
+  std::vector<std::string> command{SCOPE_SUITE, "--gtest_filter=" + filter};
+  command.insert(command.end(), extra_args.begin(), extra_args.end());
+  Process suite({.command = command, .env = env, .name = "scope_suite"});
+  SuiteRun run;
+  auto result = suite.WaitFor(600s);
+  if (!result) {
+    ADD_FAILURE() << "scope_suite did not finish:\n" << suite.FormatTail(40);
+    return run;
+  }
+  run.status = *result;
+  for (const auto& line : suite.log().Lines()) {
+    if (line.stream == Stream::kOut || line.stream == Stream::kErr) run.out += line.text + "\n";
+  }
+  return run;
+}
+
+// What the run printed for one test: from its RUN line to its OK or FAILED line.
+std::string Block(const std::string& out, const std::string& test) {
+  auto begin = out.find("[ RUN      ] " + test + "\n");
+  if (begin == std::string::npos) return "";
+  auto ok = out.find("[       OK ] " + test, begin);
+  auto failed = out.find("[  FAILED  ] " + test, begin);
+  return out.substr(begin, std::min(ok, failed) - begin + 13 + test.size());
+}
+
+std::string FixtureOf(const std::string& scope) {
+  return scope == "environment" ? "EnvScope" : scope == "suite" ? "SuiteScope" : "TestScope";
+}
+
+class Scopes : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Scopes, ServerKilledBySigsegvFailsThatTestWithItsLines) {
+  const std::string scope = GetParam(), fixture = FixtureOf(scope);
+  auto run = RunScopeSuite(scope, "Passes:ServerDiesOfSigsegv:NeedsTheServer");
+  EXPECT_EQ(run.status.Describe(), "exited with code 1") << run.out;
+  EXPECT_THAT(Block(run.out, fixture + ".Passes"), HasSubstr("[       OK ] ")) << run.out;
+  std::string crash = Block(run.out, fixture + ".ServerDiesOfSigsegv");
+  EXPECT_THAT(crash, HasSubstr("server 'asan' killed by SIGSEGV during this test")) << run.out;
+  EXPECT_THAT(crash, HasSubstr("err| about to die of SIGSEGV"));
+  EXPECT_THAT(crash, HasSubstr("sys| killed by SIGSEGV"));
+  EXPECT_THAT(crash, HasSubstr("[  FAILED  ] " + fixture + ".ServerDiesOfSigsegv"));
+  std::string next = Block(run.out, fixture + ".NeedsTheServer");
+  if (scope == "test") {
+    EXPECT_THAT(next, HasSubstr("[       OK ] ")) << "a test's own server is new: " << run.out;
+  } else {
+    EXPECT_THAT(next, HasSubstr("server 'asan' killed by SIGSEGV during test " + fixture +
+                                ".ServerDiesOfSigsegv and was not restarted, so this test cannot run"))
+        << run.out;
+    EXPECT_THAT(next, HasSubstr("[  FAILED  ] "));
+  }
+}
+
+TEST_P(Scopes, SanitizerReportFailsTheTestDuringWhichItWasWritten) {
+  const std::string scope = GetParam(), fixture = FixtureOf(scope);
+  auto run = RunScopeSuite(scope, "Passes:ServerHitsAnAsanReport");
+  EXPECT_EQ(run.status.Describe(), "exited with code 1") << run.out;
+  EXPECT_THAT(Block(run.out, fixture + ".Passes"), HasSubstr("[       OK ] ")) << run.out;
+  std::string block = Block(run.out, fixture + ".ServerHitsAnAsanReport");
+  EXPECT_THAT(block, HasSubstr("server 'asan' wrote an AddressSanitizer report during this test")) << run.out;
+  // The whole report, from its first line to its summary, in the failure message.
+  auto report = block.find("AddressSanitizer report (");
+  ASSERT_NE(report, std::string::npos) << block;
+  auto first = block.find("ERROR: AddressSanitizer: heap-buffer-overflow", report);
+  auto summary = block.find("SUMMARY: AddressSanitizer: heap-buffer-overflow", report);
+  EXPECT_NE(first, std::string::npos) << block;
+  EXPECT_NE(summary, std::string::npos) << block;
+  EXPECT_LT(first, summary);
+  EXPECT_THAT(block, HasSubstr("[  FAILED  ] "));
+}
+
+TEST_P(Scopes, XmlStaysValidWithHostileBytesAndCarriesTheLogAndLines) {
+  const std::string scope = GetParam(), fixture = FixtureOf(scope);
+  auto dir = std::filesystem::path(::testing::TempDir()) / ("xml-" + scope + "-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto xml = dir / "report.xml";
+  auto report_file = dir / "report.txt";
+  auto run = RunScopeSuite(scope, "FailsWithHostileBytes", {{"FIXTURES_REPORT_FILE", report_file.string()}},
+                           {"--gtest_output=xml:" + xml.string()});
+  EXPECT_EQ(run.status.Describe(), "exited with code 1") << run.out;
+  // A strict XML parser reads it, and gives back the failed test's properties.
+  Process parse({.command = {"python3", "-c", R"(
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+for case in root.iter("testcase"):
+    for p in case.iter("property"):
+        print(case.get("name") + " " + p.get("name") + "=" + p.get("value").replace("\n", "\\n"))
+    for f in case.iter("failure"):
+        print(case.get("name") + " failure=" + f.get("message").replace("\n", "\\n"))
+print("parsed")
+)", xml.string()},
+                 .name = "python3-xml"});
+  auto parsed = parse.WaitFor(120s);
+  ASSERT_TRUE(parsed.has_value());
+  std::string text;
+  for (const auto& line : parse.log().Lines()) text += StreamName(line.stream) + (": " + line.text) + "\n";
+  ASSERT_TRUE(parsed->success()) << "the XML does not parse:\n" << text;
+  EXPECT_THAT(text, HasSubstr("out: parsed"));
+  EXPECT_THAT(text, HasSubstr("out: FailsWithHostileBytes fixtures.asan.log=/")) << text;
+  EXPECT_THAT(text, HasSubstr("out: FailsWithHostileBytes fixtures.asan.lines=")) << text;
+  // The server's hostile line, escaped: invalid UTF-8 and non-characters as \xNN, markup as is.
+  EXPECT_THAT(text, HasSubstr(R"(err| xml: ]]> </testcase> <![CDATA[ &amp; &#0; " ' \x0B\x0C\x7F )"
+                              R"(\xEF\xBF\xBE \xEF\xBF\xBF \xC0\xAF \xFF nul:\x00:end)"))
+      << text;
+  EXPECT_THAT(text, HasSubstr("failure=")) << text;
+  // The log path recorded is the server's log file, and it exists.
+  auto at = text.find("fixtures.asan.log=");
+  std::string log_path = text.substr(at + 18, text.find('\n', at) - at - 18);
+  EXPECT_TRUE(std::filesystem::exists(log_path)) << log_path;
+  // The same report went to FIXTURES_REPORT_FILE.
+  std::ifstream in(report_file);
+  std::string file_text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(file_text, HasSubstr("[  FAILED  ] " + fixture + ".FailsWithHostileBytes"));
+  EXPECT_THAT(file_text, HasSubstr("deliberate failure after hostile output"));
+  EXPECT_THAT(file_text, HasSubstr("(full log: " + log_path + ")"));
+  EXPECT_THAT(file_text, HasSubstr(R"(\xEF\xBF\xBE)"));
+}
+
+TEST_P(Scopes, LeakReportWrittenWhileStoppingFailsTheTeardown) {
+  const std::string scope = GetParam(), fixture = FixtureOf(scope);
+  auto run = RunScopeSuite(scope, "LeaksThenStops");
+  EXPECT_EQ(run.status.Describe(), "exited with code 1") << run.out;
+  const char* where = scope == "environment" ? "while it was stopped (environment teardown)"
+                      : scope == "suite"     ? "while it was stopped (TearDownTestSuite)"
+                                             : "while it was stopped (TearDown)";
+  EXPECT_THAT(run.out, HasSubstr(std::string("server 'asan' wrote a LeakSanitizer report ") + where)) << run.out;
+  EXPECT_THAT(run.out, HasSubstr("ERROR: LeakSanitizer: detected memory leaks"));
+  EXPECT_THAT(run.out, HasSubstr("byte(s) leaked in"));
+  if (scope == "test") {
+    EXPECT_THAT(Block(run.out, fixture + ".LeaksThenStops"), HasSubstr("[  FAILED  ] "));
+  } else {
+    EXPECT_THAT(Block(run.out, fixture + ".LeaksThenStops"), HasSubstr("[       OK ] ")) << run.out;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryScope, Scopes, ::testing::Values("environment", "suite", "test"),
+                         [](const ::testing::TestParamInfo<std::string>& param) { return param.param; });
+
+TEST(GtestReport, RestartAfterCrashStartsTheServerAgainBeforeTheNextTest) {
+  auto run = RunScopeSuite("environment", "ServerDiesOfSigsegv:NeedsTheServer", {{"REPORT_RESTART", "1"}});
+  EXPECT_EQ(run.status.Describe(), "exited with code 1") << run.out;  // the crash still fails its test
+  EXPECT_THAT(Block(run.out, "EnvScope.ServerDiesOfSigsegv"), HasSubstr("killed by SIGSEGV during this test"));
+  std::string next = Block(run.out, "EnvScope.NeedsTheServer");
+  EXPECT_THAT(next, HasSubstr("[ fixtures ] server 'asan' restarted before EnvScope.NeedsTheServer (server 'asan' "
+                              "killed by SIGSEGV during test EnvScope.ServerDiesOfSigsegv); log: "))
+      << run.out;
+  EXPECT_THAT(next, HasSubstr("[       OK ] EnvScope.NeedsTheServer"));
+}
+
+// --- One server across test processes, as ctest runs them with fixtures_add_test(... SHARED_SERVER) ---
+
+class SharedServer : public ::testing::Test {
+ protected:
+  // One process of scope_suite running `test`, as ctest would (environment scope).
+  SuiteRun Run(const std::string& test, std::vector<std::pair<std::string, std::string>> env = {}) {
+    env.emplace_back("FIXTURES_SHARED_DIR", dir_.string());
+    env.emplace_back("FIXTURES_LOG_DIR", dir_.string());
+    env.emplace_back("REPORT_SCOPE", "environment");
+    env.emplace_back("GTEST_COLOR", "no");
+    Process suite({.command = {SCOPE_SUITE, "--gtest_filter=" + test}, .env = env, .name = "scope_suite"});
+    SuiteRun run;
+    auto result = suite.WaitFor(600s);
+    if (!result) {
+      ADD_FAILURE() << test << " did not finish:\n" << suite.FormatTail(40);
+      return run;
+    }
+    run.status = *result;
+    for (const auto& line : suite.log().Lines()) {
+      if (line.stream == Stream::kOut || line.stream == Stream::kErr) run.out += line.text + "\n";
+    }
+    return run;
+  }
+  // The shared server's log file, as its state names it.
+  std::string SharedLog() {
+    std::ifstream in(dir_ / "asan.state");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto state = ServerState::Parse(text, "asan.state");
+    std::ifstream log(state.log_file);
+    return std::string((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  }
+  void TearDown() override {
+    // A keeper left behind by a failed assertion must not outlive the test.
+    std::ifstream in(dir_ / "keeper.pid");
+    int pid = 0;
+    if (in >> pid && pid > 0) Run("FixturesShared.Cleanup");
+  }
+  std::filesystem::path dir_ = std::filesystem::path(::testing::TempDir()) /
+                               ("shared-" + std::to_string(::getpid()) + "-" +
+                                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+};
+
+TEST_F(SharedServer, EveryTestProcessUsesTheOneServerAndACrashFailsTheTestDuringWhichItHappened) {
+  auto setup = Run("FixturesShared.Setup");
+  ASSERT_TRUE(setup.status.success()) << setup.out;
+  EXPECT_THAT(setup.out, HasSubstr("[ fixtures ] shared servers ready (keeper pid "));
+  for (int i = 0; i < 3; ++i) {
+    auto run = Run("EnvScope.Passes");
+    EXPECT_TRUE(run.status.success()) << run.out;
+  }
+  auto crash = Run("EnvScope.ServerDiesOfSigsegv");
+  EXPECT_EQ(crash.status.Describe(), "exited with code 1") << crash.out;
+  std::string block = Block(crash.out, "EnvScope.ServerDiesOfSigsegv");
+  EXPECT_THAT(block, HasSubstr("server 'asan' killed by SIGSEGV during this test")) << crash.out;
+  EXPECT_THAT(block, HasSubstr("err| about to die of SIGSEGV"));
+  EXPECT_THAT(block, HasSubstr("cli| http GET /segv"));
+  auto next = Run("EnvScope.NeedsTheServer");
+  EXPECT_EQ(next.status.Describe(), "exited with code 1") << next.out;
+  EXPECT_THAT(next.out, HasSubstr("shared server 'asan' killed by SIGSEGV before this test process attached to it"))
+      << next.out;
+  EXPECT_THAT(next.out, Not(HasSubstr("cli| http GET /ok")));  // the body did not run
+  auto cleanup = Run("FixturesShared.Cleanup");
+  EXPECT_EQ(cleanup.status.Describe(), "exited with code 1") << cleanup.out;
+  EXPECT_THAT(cleanup.out, HasSubstr("[ fixtures ] keeper: server 'asan' killed by SIGSEGV while shared"));
+  EXPECT_THAT(cleanup.out, HasSubstr("shared server 'asan' log kept: "));
+
+  // One server process served every test process: one start, five test processes in its log.
+  std::string log = SharedLog();
+  std::size_t starts = 0;
+  for (auto at = log.find("sys| started pid "); at != std::string::npos; at = log.find("sys| started pid ", at + 1)) {
+    ++starts;
+  }
+  EXPECT_EQ(starts, 1u) << log;
+  std::set<std::string> processes;
+  for (auto at = log.find("(test process "); at != std::string::npos; at = log.find("(test process ", at + 1)) {
+    processes.insert(log.substr(at, log.find(')', at) - at));
+  }
+  // Three passing tests, the crashing one, and the one that found it gone: five processes.
+  EXPECT_EQ(processes.size(), 5u) << log;
+}
+
+TEST_F(SharedServer, SanitizerReportFailsTheAttachedTestDuringWhichItWasWritten) {
+  auto setup = Run("FixturesShared.Setup");
+  ASSERT_TRUE(setup.status.success()) << setup.out;
+  auto run = Run("EnvScope.ServerHitsAnAsanReport");
+  EXPECT_EQ(run.status.Describe(), "exited with code 1") << run.out;
+  std::string block = Block(run.out, "EnvScope.ServerHitsAnAsanReport");
+  EXPECT_THAT(block, HasSubstr("server 'asan' wrote an AddressSanitizer report during this test")) << run.out;
+  EXPECT_THAT(block, HasSubstr("SUMMARY: AddressSanitizer: heap-buffer-overflow"));
+}
+
+TEST_F(SharedServer, SetupFailureShowsTheDiagnosisAndTestsSayWhyTheyCannotRun) {
+  auto setup = Run("FixturesShared.Setup", {{"REPORT_BROKEN", "1"}});
+  EXPECT_EQ(setup.status.Describe(), "exited with code 1") << setup.out;
+  EXPECT_THAT(setup.out, HasSubstr("the keeper of the shared servers exited with code 1 before they were ready"));
+  EXPECT_THAT(setup.out, HasSubstr("server 'asan' exited with code 2 before it was ready"));
+  EXPECT_THAT(setup.out, HasSubstr("usage: asan_server PORT"));
+  auto run = Run("EnvScope.Passes", {{"REPORT_BROKEN", "1"}});
+  EXPECT_EQ(run.status.Describe(), "exited with code 1") << run.out;
+  EXPECT_THAT(run.out, HasSubstr("no shared server 'asan' in " + dir_.string() +
+                                 " (FIXTURES_SHARED_DIR): its setup test (--gtest_filter=FixturesShared.Setup) "
+                                 "did not run or did not succeed"));
 }
 
 }  // namespace

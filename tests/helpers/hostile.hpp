@@ -24,4 +24,11 @@ inline std::string HostileStderr() {
   return std::string("err \x80\x81\n\0\0\n", 9) + "tail without newline \xF0\x9F\x98";
 }
 
+// Bytes that break XML reports when copied as they are: CDATA's end, markup, entities, control
+// characters, non-characters, invalid and overlong UTF-8.
+inline std::string HostileXml() {
+  return std::string("xml: ]]> </testcase> <![CDATA[ &amp; &#0; \" ' \x0B\x0C\x7F \xEF\xBF\xBE \xEF\xBF\xBF "
+                     "\xC0\xAF \xFF nul:\0:end\n", 73);
+}
+
 }  // namespace fixtures_test

@@ -1,0 +1,80 @@
+// Run as a child by gtest_report_test.cpp: the same tests against a server per test binary
+// (EnvScope, REPORT_SCOPE=environment), per suite (SuiteScope) and per test (TestScope). The
+// server is asan_server, built with AddressSanitizer; some tests crash it or make it write a
+// sanitizer report on purpose, and the parent checks what googletest printed and wrote.
+#include <cstdlib>
+#include <string>
+
+#include <fixtures/gtest.hpp>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+bool Is(const char* variable, const std::string& value) {
+  const char* text = std::getenv(variable);
+  return text != nullptr && value == text;
+}
+
+fixtures::ServerOptions Options() {
+  // REPORT_BROKEN=1: the server exits at once with a usage message (no port argument).
+  if (Is("REPORT_BROKEN", "1")) {
+    return {.command = {ASAN_SERVER}, .ready = fixtures::OutputMatches("listening on port"), .name = "asan"};
+  }
+  return {.command = {ASAN_SERVER, "{port}"},
+          .ready = fixtures::OutputMatches("listening on port"),
+          .startup_timeout = 60s,
+          .name = "asan",
+          .restart_after_crash = Is("REPORT_RESTART", "1")};
+}
+
+fixtures::Server* environment_server =
+    Is("REPORT_SCOPE", "environment") ? &fixtures::AddServerEnvironment(Options()) : nullptr;
+
+// One real request; returns once the server has logged it.
+void Get(fixtures::Server& server, const std::string& path) {
+  auto res = server.http().Get(path);
+  ASSERT_TRUE(res) << path << ": " << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 200) << path;
+}
+
+// A request that ends the server; returns once it has exited.
+void Kill(fixtures::Server& server, const std::string& path) {
+  (void)server.http().Get(path);  // no answer: the server dies handling it
+  EXPECT_TRUE(server.WaitForExit(120s).has_value()) << "the server survived " << path;
+}
+
+class EnvScope : public ::testing::Test {
+ protected:
+  static fixtures::Server& server() { return *environment_server; }
+};
+
+class SuiteScope : public fixtures::SuiteServerTest<SuiteScope> {
+ public:
+  static fixtures::ServerOptions Options() { return ::Options(); }
+};
+
+class TestScope : public fixtures::ServerTest {
+ protected:
+  TestScope() : ServerTest(Options()) {}
+};
+
+}  // namespace
+
+// Run in this order by the parent, through --gtest_filter.
+#define FIXTURES_SCOPE_TESTS(Fixture)                                                     \
+  TEST_F(Fixture, Passes) { Get(server(), "/ok"); }                                       \
+  TEST_F(Fixture, ServerDiesOfSigsegv) { Kill(server(), "/segv"); }                       \
+  TEST_F(Fixture, ServerHitsAnAsanReport) { Kill(server(), "/overflow"); }                \
+  TEST_F(Fixture, NeedsTheServer) { Get(server(), "/ok"); }                               \
+  TEST_F(Fixture, FailsWithHostileBytes) {                                                \
+    auto from = server().log().next_seq();                                                \
+    Get(server(), "/hostile");                                                            \
+    server().log().WaitForLine("GET /hostile -> 200", 60s, from);                         \
+    ADD_FAILURE() << "deliberate failure after hostile output";                           \
+  }                                                                                       \
+  TEST_F(Fixture, LeaksThenStops) { Get(server(), "/leak"); }
+
+FIXTURES_SCOPE_TESTS(EnvScope)
+FIXTURES_SCOPE_TESTS(SuiteScope)
+FIXTURES_SCOPE_TESTS(TestScope)
