@@ -7,6 +7,7 @@
 //   fixtures_bench [--server PATH] stop N
 //   fixtures_bench [--server PATH] stop-ignore GRACE_MS N
 //   fixtures_bench [--server PATH] many [N]
+//   fixtures_bench scan LINES          (failure patterns: no server; ns per line)
 //
 // PATH defaults to "refserver" next to this executable, else the one it was built with. Log
 // files go to a fresh directory under $TMPDIR (or /tmp), removed at exit.
@@ -25,6 +26,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -368,6 +370,62 @@ int RunMany(int n) {
   return 0;
 }
 
+// The failure-pattern scan the gtest glue runs over each test's lines: LINES flood-like 100-byte
+// lines, then a 4-line AddressSanitizer report. The default patterns as one Boost.Regex
+// alternation (what FailurePatterns does), each pattern tried alone, and std::regex with the
+// same alternation; median of 5 rounds each, in ns per line.
+int RunScan(int count) {
+  std::vector<fixtures::Line> lines;
+  lines.reserve(static_cast<std::size_t>(count) + 4);
+  auto now = Clock::now();
+  char text[128];
+  for (int i = 0; i < count; ++i) {
+    std::snprintf(text, sizeof text, "%-99d", i);
+    lines.push_back({static_cast<std::uint64_t>(i), fixtures::Stream::kOut, now, text, true});
+  }
+  for (const char* report : {"==42==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x6030",
+                             "WRITE of size 4 at 0x603000000060 thread T0", "    #0 0x55ba1190378e in main t.cpp:5",
+                             "SUMMARY: AddressSanitizer: heap-buffer-overflow t.cpp:5 in main"}) {
+    lines.push_back({lines.size(), fixtures::Stream::kErr, now, report, true});
+  }
+  const fixtures::FailurePatterns patterns;
+  std::string alternation;
+  for (const auto& p : patterns.patterns()) alternation += (alternation.empty() ? "(?:" : "|(?:") + p.start.str() + ")";
+  const std::regex std_alternation(alternation, std::regex::ECMAScript | std::regex::optimize);
+  auto median_ns = [&](auto&& round) {
+    std::vector<double> ns;
+    for (int r = 0; r < 5; ++r) {
+      auto begin = Clock::now();
+      round();
+      ns.push_back(std::chrono::duration<double, std::nano>(Clock::now() - begin).count() /
+                   static_cast<double>(lines.size()));
+    }
+    std::sort(ns.begin(), ns.end());
+    return ns[2];
+  };
+  std::size_t found = 0, found_each = 0, found_std = 0;
+  double combined = median_ns([&] { found = patterns.Scan(lines).size(); });
+  double each = median_ns([&] {
+    found_each = 0;
+    for (const auto& line : lines) {
+      for (const auto& p : patterns.patterns()) {
+        if (p.start.Find(line.text)) {
+          ++found_each;
+          break;
+        }
+      }
+    }
+  });
+  double std_regex = median_ns([&] {
+    found_std = 0;
+    for (const auto& line : lines) found_std += std::regex_search(line.text, std_alternation) ? 1 : 0;
+  });
+  std::printf("scan_lines %zu\nscan_reports_found %zu %zu %zu\n", lines.size(), found, found_each, found_std);
+  std::printf("scan_combined_ns_per_line %.1f\nscan_each_pattern_ns_per_line %.1f\nscan_std_regex_ns_per_line %.1f\n",
+              combined, each, std_regex);
+  return found == 1 ? 0 : 1;
+}
+
 struct UsageError {};
 
 [[noreturn]] void Usage() { throw UsageError{}; }
@@ -379,7 +437,8 @@ int PrintUsage() {
                "       fixtures_bench [--server PATH] flood BYTES [REPS]\n"
                "       fixtures_bench [--server PATH] stop N\n"
                "       fixtures_bench [--server PATH] stop-ignore GRACE_MS N\n"
-               "       fixtures_bench [--server PATH] many [N]\n");
+               "       fixtures_bench [--server PATH] many [N]\n"
+               "       fixtures_bench scan LINES\n");
   return 2;
 }
 
@@ -436,6 +495,7 @@ int main(int argc, char** argv) {
     if (mode == "stop" && a1) return RunStop(Positive(a1));
     if (mode == "stop-ignore" && a2) return RunStopIgnore(Positive(a1), Positive(a2));
     if (mode == "many") return RunMany(a1 ? Positive(a1) : 1000);
+    if (mode == "scan" && a1) return RunScan(Positive(a1));
     Usage();
   } catch (const UsageError&) {
     return PrintUsage();
