@@ -282,5 +282,58 @@ TEST(Process, QuotesCommandLinesForMessages) {
             "python3 -c 'print('\\''hi'\\'')' 'a b' ''");
 }
 
+std::string SystemNotes(const Process& process) {
+  std::string notes;
+  for (auto& line : process.log().Lines()) if (line.stream == Stream::kSystem) notes += line.text + "\n";
+  return notes;
+}
+
+TEST(Process, HttpStopStepNeedsAPortLookup) {
+  auto options = Helper({"stdin-quit", "up"});
+  options.stdin_pipe = true;
+  Process process(options);
+  process.WaitForLine("up", kPatience);
+  auto status = process.Stop({.steps = {StopStep::Http("POST", "/quit", 600s), StopStep::Stdin("quit\n", 60s)}});
+  EXPECT_EQ(status.Describe(), "exited with code 0");
+  EXPECT_THAT(SystemNotes(process), HasSubstr("cannot stop it by HTTP POST /quit (step 1 of 2): a Process knows "
+                                              "no ports"));
+}
+
+TEST(Process, StdinStopStepWithoutAPipeFails) {
+  Process process(Helper({"ignore-term", "up"}));  // stdin is /dev/null
+  process.WaitForLine("up", kPatience);
+  auto status = process.Stop({.steps = {StopStep::Stdin("quit\n", 600s)}});
+  EXPECT_EQ(status.Describe(), "killed by SIGKILL");
+  std::string notes = SystemNotes(process);
+  EXPECT_THAT(notes, HasSubstr("cannot stop it by stdin \"quit\\x0A\": it has no stdin pipe"));
+  EXPECT_THAT(notes, HasSubstr("still running after its stop step failed"));
+}
+
+TEST(Process, StdinStopStepFailsWhenTheChildClosedItsStdin) {
+  auto options = Helper({"stdin-quit", "up"});
+  options.stdin_pipe = true;
+  Process process(options);
+  process.WaitForLine("up", kPatience);
+  process.WriteStdin("close\n", kPatience);
+  process.WaitForLine("closed stdin", kPatience);
+  auto status = process.Stop({.steps = {StopStep::Stdin("quit\n", 600s), StopStep::Signal(SIGINT, 60s)}});
+  EXPECT_EQ(status.Describe(), "killed by SIGINT");
+  std::string notes = SystemNotes(process);
+  EXPECT_THAT(notes, HasSubstr("cannot stop it by stdin \"quit\\x0A\" (step 1 of 2): Broken pipe; going on at once"));
+  EXPECT_THAT(notes, HasSubstr("sent SIGINT to process group " + std::to_string(process.pid()) +
+                               " to stop it (step 2 of 2)"));
+}
+
+TEST(Process, StopPolicyWithoutStepsIsSignalThenSigkill) {
+  Process process(Helper({"ignore-term", "up"}));
+  process.WaitForLine("up", kPatience);
+  StopPolicy policy{.signal = SIGTERM, .grace = std::chrono::milliseconds(50)};
+  EXPECT_TRUE(policy.steps.empty());
+  EXPECT_EQ(process.Stop(policy).Describe(), "killed by SIGKILL");
+  std::string notes = SystemNotes(process);
+  EXPECT_THAT(notes, HasSubstr("sent SIGTERM to process group " + std::to_string(process.pid()) + " to stop it\n"));
+  EXPECT_THAT(notes, Not(HasSubstr("step")));
+}
+
 }  // namespace
 }  // namespace fixtures

@@ -12,6 +12,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 Error StartError(ServerOptions options) {
   Server server(std::move(options));
@@ -237,6 +238,162 @@ TEST(Server, StartTwiceIsAnErrorAndRestartWorks) {
   server.Stop();
   server.Start();
   EXPECT_TRUE(server.running());
+}
+
+// The log's lines of one stream, one per line.
+std::string LinesOf(const OutputLog& log, Stream stream) {
+  std::string text;
+  for (const auto& line : log.Lines()) {
+    if (line.stream == stream) text += line.text + "\n";
+  }
+  return text;
+}
+
+TEST(ServerStop, StepsDescribeThemselves) {
+  EXPECT_EQ(StopStep::Signal(SIGTERM, 1s).Describe(), "SIGTERM");
+  EXPECT_EQ(StopStep::Stdin("quit\n", 1s).Describe(), "stdin \"quit\\x0A\"");
+  EXPECT_EQ(StopStep::Stdin("", 1s).Describe(), "close stdin");
+  EXPECT_EQ(StopStep::Http("POST", "/quitquitquit", 1s).Describe(), "HTTP POST /quitquitquit");
+  EXPECT_EQ(StopStep::Http("", "/quit", 1s, "admin").Describe(), "HTTP POST /quit on {port:admin}");
+}
+
+TEST(ServerStop, StdinStepStopsAServerThatIgnoresSigterm) {
+  Server server({.command = {FIXTURES_HELPER, "stdin-quit", "up"},
+                 .ready = OutputMatches("up"),
+                 .startup_timeout = 60s,
+                 .stop = {.steps = {StopStep::Stdin("quit\n", 60s)}}});
+  server.Start();
+  EXPECT_EQ(server.Stop().Describe(), "exited with code 0");
+  std::string notes = LinesOf(server.log(), Stream::kSystem);
+  EXPECT_THAT(notes, HasSubstr("writing \"quit\\x0A\" to stdin to stop it\n"));
+  EXPECT_THAT(notes, Not(HasSubstr("sent SIG")));
+  EXPECT_THAT(LinesOf(server.log(), Stream::kClient), HasSubstr("stdin> quit\\x0A"));
+  EXPECT_THAT(LinesOf(server.log(), Stream::kErr), HasSubstr("quit received"));
+}
+
+TEST(ServerStop, EmptyStdinStepClosesStdin) {
+  Server server({.command = {FIXTURES_HELPER, "stdin-quit", "up"},
+                 .ready = OutputMatches("up"),
+                 .startup_timeout = 60s,
+                 .stop = {.steps = {StopStep::Stdin("", 60s)}}});
+  server.Start();
+  EXPECT_EQ(server.Stop().Describe(), "exited with code 4");  // the helper's code for end of input
+  EXPECT_THAT(LinesOf(server.log(), Stream::kSystem), HasSubstr("closing stdin to stop it"));
+  EXPECT_THAT(LinesOf(server.log(), Stream::kErr), HasSubstr("end of input"));
+}
+
+TEST(ServerStop, HttpStepStopsTheServer) {
+  Server server({.command = {HTTP_HELPER, "{port}"},
+                 .ready = OutputMatches("listening on port"),
+                 .startup_timeout = 60s,
+                 .stop = {.steps = {StopStep::Http("POST", "/quit", 60s)}}});
+  server.Start();
+  const std::string port = std::to_string(server.port());
+  EXPECT_EQ(server.Stop().Describe(), "exited with code 0");
+  std::string notes = LinesOf(server.log(), Stream::kSystem);
+  EXPECT_THAT(notes, HasSubstr("sending HTTP POST /quit to 127.0.0.1:" + port + " to stop it\n"));
+  EXPECT_THAT(notes, Not(HasSubstr("sent SIG")));
+  EXPECT_THAT(LinesOf(server.log(), Stream::kClient), HasSubstr("http POST /quit -> 200 (3 bytes"));
+  EXPECT_THAT(LinesOf(server.log(), Stream::kErr), HasSubstr("quit requested"));
+}
+
+TEST(ServerStop, EscalatesToTheNextStepAfterTheGrace) {
+  Server server({.command = {FIXTURES_HELPER, "stdin-quit", "up"},
+                 .ready = OutputMatches("up"),
+                 .startup_timeout = 60s,
+                 .stop = {.steps = {StopStep::Signal(SIGTERM, 200ms), StopStep::Stdin("quit\n", 60s)}}});
+  server.Start();
+  const std::string group = std::to_string(server.process().pid());
+  EXPECT_EQ(server.Stop().Describe(), "exited with code 0");
+  std::string notes = LinesOf(server.log(), Stream::kSystem);
+  EXPECT_THAT(notes, HasSubstr("sent SIGTERM to process group " + group + " to stop it (step 1 of 2)\n"));
+  EXPECT_THAT(notes, HasSubstr("writing \"quit\\x0A\" to stdin to stop it (step 2 of 2)\n"));
+  EXPECT_LT(notes.find("step 1 of 2"), notes.find("step 2 of 2"));
+  EXPECT_THAT(notes, Not(HasSubstr("SIGKILL")));
+}
+
+TEST(ServerStop, SequenceThatNeverWorksEndsWithSigkill) {
+  Server server({.command = {FIXTURES_HELPER, "stdin-quit", "up"},
+                 .ready = OutputMatches("up"),
+                 .startup_timeout = 60s,
+                 .stop = {.steps = {StopStep::Signal(SIGTERM, 100ms), StopStep::Stdin("please\n", 100ms)}}});
+  server.Start();
+  EXPECT_EQ(server.Stop().Describe(), "killed by SIGKILL");
+  std::string notes = LinesOf(server.log(), Stream::kSystem);
+  EXPECT_THAT(notes, HasSubstr("(step 1 of 2)"));
+  EXPECT_THAT(notes, HasSubstr("(step 2 of 2)"));
+  EXPECT_THAT(notes, HasSubstr("sent SIGKILL to process group " + std::to_string(server.process().pid()) +
+                               ", still running after 2 stop steps (the last one's grace period: 100ms)\n"));
+}
+
+TEST(ServerStop, FailedStepIsLoggedAndTheNextFollowsAtOnce) {
+  // The helper prints its reserved port but listens on nothing: the HTTP step is refused.
+  Server server({.command = {FIXTURES_HELPER, "stdin-quit", "{port}"},
+                 .ready = OutputMatches("^[0-9]+$"),
+                 .startup_timeout = 60s,
+                 .stop = {.steps = {StopStep::Http("POST", "/quit", 600s), StopStep::Stdin("quit\n", 60s)}}});
+  server.Start();
+  const std::string port = std::to_string(server.port());
+  auto begin = Clock::now();
+  EXPECT_EQ(server.Stop().Describe(), "exited with code 0");
+  EXPECT_LT(Clock::now() - begin, 300s);  // far below the failed step's 600 s grace: no wait at all
+  std::string notes = LinesOf(server.log(), Stream::kSystem);
+  EXPECT_THAT(notes, HasSubstr("cannot stop it by HTTP POST /quit (step 1 of 2): no connection to 127.0.0.1:" +
+                               port + " (Connection); going on at once\n"));
+  EXPECT_THAT(notes, HasSubstr("(step 2 of 2)"));
+  EXPECT_THAT(LinesOf(server.log(), Stream::kErr), HasSubstr("quit received"));
+}
+
+TEST(ServerStop, UnknownPortAndErrorAnswerFailTheirSteps) {
+  Server server({.command = {HTTP_HELPER, "{port}"},
+                 .ready = OutputMatches("listening on port"),
+                 .startup_timeout = 60s,
+                 .stop = {.steps = {StopStep::Http("POST", "/quit", 600s, "admin"),
+                                    StopStep::Http("POST", "/no-such-route", 600s),
+                                    StopStep::Http("POST", "/quit", 60s)}}});
+  server.Start();
+  auto begin = Clock::now();
+  EXPECT_EQ(server.Stop().Describe(), "exited with code 0");
+  EXPECT_LT(Clock::now() - begin, 300s);
+  std::string notes = LinesOf(server.log(), Stream::kSystem);
+  EXPECT_THAT(notes, HasSubstr("cannot stop it by HTTP POST /quit on {port:admin} (step 1 of 3): "
+                               "no port {port:admin} known; going on at once\n"));
+  EXPECT_THAT(notes, HasSubstr("cannot stop it by HTTP POST /no-such-route (step 2 of 3): it answered 404; "
+                               "going on at once\n"));
+  EXPECT_THAT(notes, HasSubstr("(step 3 of 3)"));
+  EXPECT_THAT(LinesOf(server.log(), Stream::kErr), HasSubstr("quit requested"));
+}
+
+// The point of stop sequences: coverage data (gcov's .gcda files) and sanitizer reports are
+// written on the exit path, which a signal's default action skips.
+TEST(ServerStop, CleanStopKeepsWhatTheServerWritesAtExit) {
+  Server killed({.command = {FIXTURES_HELPER, "flush-at-exit", "up"},
+                 .ready = OutputMatches("up"),
+                 .startup_timeout = 60s,
+                 .stop = {.signal = SIGTERM, .grace = 60s}});
+  killed.Start();
+  EXPECT_EQ(killed.Stop().Describe(), "killed by SIGTERM");
+  EXPECT_THAT(LinesOf(killed.log(), Stream::kErr), Not(HasSubstr("flushed at exit")));
+
+  Server clean({.command = {FIXTURES_HELPER, "flush-at-exit", "up"},
+                .ready = OutputMatches("up"),
+                .startup_timeout = 60s,
+                .stop = {.steps = {StopStep::Stdin("quit\n", 60s), StopStep::Signal(SIGTERM, 60s)}}});
+  clean.Start();
+  EXPECT_EQ(clean.Stop().Describe(), "exited with code 0");
+  EXPECT_THAT(LinesOf(clean.log(), Stream::kErr), HasSubstr("flushed at exit"));
+}
+
+TEST(ServerStop, StopAfterTheExitReturnsTheStatus) {
+  Server server({.command = {FIXTURES_HELPER, "stdin-quit", "up"},
+                 .ready = OutputMatches("up"),
+                 .startup_timeout = 60s,
+                 .stop = {.steps = {StopStep::Stdin("quit\n", 60s)}}});
+  server.Start();
+  server.process().WriteStdin("quit\n", 60s);
+  EXPECT_EQ(server.process().Wait().Describe(), "exited with code 0");
+  EXPECT_EQ(server.Stop().Describe(), "exited with code 0");
+  EXPECT_THAT(LinesOf(server.log(), Stream::kSystem), Not(HasSubstr("to stop it")));
 }
 
 }  // namespace

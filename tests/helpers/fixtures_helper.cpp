@@ -45,7 +45,13 @@ int Usage() {
       "  stdio-buffered          print a line through default stdio buffering, wait for end\n"
       "                          of input, exit 0\n"
       "  listen-later MS PORT    print 'starting', wait MS, listen on 127.0.0.1:PORT, print\n"
-      "                          'listening', wait\n",
+      "                          'listening', wait\n"
+      "  stdin-quit TEXT          ignore SIGTERM, print TEXT, read lines from stdin: 'quit'\n"
+      "                          prints 'quit received' on stderr and exits 0; 'close' closes\n"
+      "                          stdin and waits; end of input prints 'end of input', exits 4\n"
+      "  flush-at-exit TEXT       like a server built with --coverage: an atexit handler prints\n"
+      "                          'flushed at exit' on stderr; print TEXT; exit 0 on 'quit'\n"
+      "                          on stdin; SIGTERM keeps its default action (no flush)\n",
       stderr);
   return 2;
 }
@@ -226,6 +232,35 @@ int main(int argc, char** argv) {
     if (::listen(fd, 16) != 0) return Fail("listen");
     WriteLine(1, "listening");
     WaitForever();
+  }
+  if (command == "stdin-quit" && argc == 3) {
+    ::signal(SIGTERM, SIG_IGN);
+    WriteLine(1, argv[2]);
+    char line[256];
+    while (std::fgets(line, sizeof line, stdin) != nullptr) {
+      std::string_view text(line);
+      if (text == "quit\n") {
+        WriteLine(2, "quit received");
+        return 0;
+      }
+      if (text == "close\n") {
+        ::close(0);
+        WriteLine(2, "closed stdin");
+        WaitForever();
+      }
+    }
+    WriteLine(2, "end of input");
+    return 4;
+  }
+  if (command == "flush-at-exit" && argc == 3) {
+    // gcov writes its .gcda files, and LeakSanitizer its report, from the exit path like this.
+    std::atexit([] { WriteLine(2, "flushed at exit"); });
+    WriteLine(1, argv[2]);
+    char line[256];
+    while (std::fgets(line, sizeof line, stdin) != nullptr) {
+      if (std::string_view(line) == "quit\n") return 0;
+    }
+    WaitForever();  // stdin at its end (/dev/null): serve on until a signal
   }
   return Usage();
 }

@@ -2,7 +2,7 @@
 // --tls: HTTPS with a self-signed certificate made at start, where httplib has OpenSSL)
 // answers GET /health with 503 to its first UNHEALTHY requests, then 200 "healthy"; serves
 // GET of any path -> "hello", logs each request on stderr, prints "listening on port P" once bound,
-// and stops cleanly on SIGTERM.
+// and stops cleanly (exit 0) on SIGTERM or on POST /quit.
 #include <httplib.h>
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
 #include <openssl/evp.h>
@@ -10,6 +10,7 @@
 #include <openssl/x509.h>
 #endif
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -70,6 +71,13 @@ int main(int argc, char** argv) {
   server.Get("/crash", [](const httplib::Request&, httplib::Response&) {
     std::fprintf(stderr, "about to crash\n");
     std::abort();
+  });
+  server.Post("/quit", [](const httplib::Request&, httplib::Response& res) {
+    std::fprintf(stderr, "quit requested\n");
+    res.set_content("bye", "text/plain");
+    // The stopper thread below takes it from here (it logs "got SIGTERM"); the listen loop
+    // finishes this answer before it returns.
+    ::kill(::getpid(), SIGTERM);
   });
   server.Get(".*", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("hello", "text/plain");
