@@ -18,8 +18,9 @@
 #   DISCOVERY_TIMEOUT  for `<target> --gtest_list_tests` after each build (default 60, not scaled).
 #   PROPERTIES         name/value pairs given to set_tests_properties for every test, as
 #                      gtest_discover_tests' PROPERTIES (one value per name: repeat the pair for
-#                      more). List properties (ENVIRONMENT, LABELS, ...) add to the helper's;
-#                      TIMEOUT is refused: use TIMEOUT.
+#                      more). List properties (ENVIRONMENT, ATTACHED_FILES_ON_FAIL, ...) add to
+#                      the helper's, which come last. A LABELS or TIMEOUT among them is read as
+#                      the helper's own argument of that name (TIMEOUT is then scaled).
 #
 # Every discovered test, say Suite.Name, gets, with <dir> = <LOG_DIR>/<its name with every
 # character other than A-Z a-z 0-9 . _ - replaced by _>:
@@ -93,14 +94,6 @@ function(fixtures_add_test target)
   if(odd)
     message(FATAL_ERROR "fixtures_add_test(${target}): PROPERTIES must be name/value pairs: ${arg_PROPERTIES}")
   endif()
-  set(i 0)
-  while(i LESS count)
-    list(GET arg_PROPERTIES ${i} name)
-    if(name STREQUAL "TIMEOUT")
-      message(FATAL_ERROR "fixtures_add_test(${target}): use TIMEOUT (scaled), not PROPERTIES TIMEOUT")
-    endif()
-    math(EXPR i "${i} + 2")
-  endwhile()
 
   # The name of the variable gtest_discover_tests sets, unique per call like its own files.
   get_property(counter TARGET ${target} PROPERTY CTEST_DISCOVERED_TEST_COUNTER)
@@ -177,6 +170,9 @@ function(fixtures_add_test target)
     _fixtures_quote_args(extra_args ${arg_EXTRA_ARGS})
     _fixtures_quote_args(properties ${arg_PROPERTIES})
     foreach(kind setup cleanup)
+      # In the order of the discovered tests' properties: gtest_discover_tests' WORKING_DIRECTORY,
+      # then the PROPERTIES, then the helper's.
+      set(first_properties "set_tests_properties([==[${target}.fixtures_${kind}]==] PROPERTIES WORKING_DIRECTORY [==[${CMAKE_CURRENT_BINARY_DIR}]==]${properties})\n")
       if(kind STREQUAL "setup")
         set(gtest_name FixturesShared.Setup)
         set(role FIXTURES_SETUP)
@@ -186,13 +182,13 @@ function(fixtures_add_test target)
       endif()
       string(CONCAT content "${content}"
         "add_test([==[${target}.fixtures_${kind}]==]${command} [==[--gtest_filter=${gtest_name}]==]${extra_args})\n"
+        "${first_properties}"
         "set_tests_properties([==[${target}.fixtures_${kind}]==] PROPERTIES\n"
         "  ${role} [==[${fixture}]==]\n"
-        "  WORKING_DIRECTORY [==[${CMAKE_CURRENT_BINARY_DIR}]==]\n"
         "  LABELS \"\${_fixtures_labels}\"\n"
         "  TIMEOUT \${_fixtures_timeout}\n"
         "  ENVIRONMENT \"FIXTURES_LOG_DIR=\${_fixtures_shared_dir};FIXTURES_REPORT_FILE=\${_fixtures_shared_dir}/report.txt;FIXTURES_TIMEOUT_SCALE=\${_fixtures_scale}${shared_env}\"\n"
-        "  ATTACHED_FILES_ON_FAIL \"\${_fixtures_shared_dir}/report.txt\"${properties})\n")
+        "  ATTACHED_FILES_ON_FAIL \"\${_fixtures_shared_dir}/report.txt\")\n")
     endforeach()
   endif()
 
