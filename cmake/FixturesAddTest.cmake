@@ -42,8 +42,9 @@
 # both with the LABELS, the scaled TIMEOUT, the PROPERTIES, the EXTRA_ARGS and the log directory
 # <LOG_DIR>/shared (FIXTURES_LOG_DIR, FIXTURES_REPORT_FILE, ATTACHED_FILES_ON_FAIL as above), and
 # gives every discovered test FIXTURES_REQUIRED <target>_server. All three kinds get ENVIRONMENT
-# FIXTURES_SHARED_DIR=<LOG_DIR>/shared. The discovery never sees FIXTURES_SHARED_DIR and filters
-# out FixturesShared.* (CMake >= 3.22), so those two are never discovered as tests of their own.
+# FIXTURES_SHARED_DIR=<LOG_DIR>/shared. The helper does not give FIXTURES_SHARED_DIR to the
+# discovery (the glue registers FixturesShared.* only when it is set) and filters FixturesShared.*
+# out of it (CMake >= 3.22), so those two are never discovered as tests of their own.
 #
 # How: per-test values cannot go through gtest_discover_tests' PROPERTIES (the names are known
 # only after the build). gtest_discover_tests(... TEST_LIST) sets the names in a variable inside
