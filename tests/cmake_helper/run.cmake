@@ -24,9 +24,12 @@ run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/cmake_helper/consumer -B ${build}
 run(${CMAKE_COMMAND} --build ${build} -j2)
 
 # (a) The failing test's server log: named in junit.xml, under its own log directory.
+# Its output is kept out of ours, where "Errors while running CTest" would mislead.
 execute_process(COMMAND ${CMAKE_CTEST_COMMAND} -L web --output-junit junit.xml
-                WORKING_DIRECTORY ${build} RESULT_VARIABLE rc)
-check("ctest should fail (Web.FailsOnPurpose fails on purpose), got ${rc}" NOT rc EQUAL 0)
+                WORKING_DIRECTORY ${build} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+check("ctest should fail (Web.FailsOnPurpose fails on purpose), got ${rc}:\n${out}" NOT rc EQUAL 0)
+string(FIND "${out}" "1 tests failed out of 2" at)
+check("expected 1 of 2 tests to fail:\n${out}" NOT at EQUAL -1)
 file(READ ${build}/junit.xml junit)
 string(REGEX MATCH "<testcase name=\"Web.FailsOnPurpose\"[^>]*status=\"fail\".*" failed "${junit}")
 check("junit.xml has no failed Web.FailsOnPurpose:\n${junit}" failed)
