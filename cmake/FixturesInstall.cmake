@@ -25,4 +25,5 @@ install(FILES
   ${PROJECT_BINARY_DIR}/ServerFixturesConfig.cmake
   ${PROJECT_BINARY_DIR}/ServerFixturesConfigVersion.cmake
   ${PROJECT_SOURCE_DIR}/cmake/FixturesDependencies.cmake
+  ${PROJECT_SOURCE_DIR}/cmake/FixturesAddTest.cmake
   DESTINATION ${FIXTURES_CMAKE_DIR})
