@@ -1,6 +1,7 @@
 # fixtures_add_test(<target>
 #   [LABELS <label>...] [TIMEOUT <seconds>] [LOG_DIR <dir>] [SHARED_SERVER]
-#   [EXTRA_ARGS <arg>...] [DISCOVERY_TIMEOUT <seconds>] [PROPERTIES <name> <value>...])
+#   [EXTRA_ARGS <arg>...] [DISCOVERY_TIMEOUT <seconds>] [PROPERTIES <name> <value>...]
+#   [CLEANUP_DEPENDS <test>...])
 #
 # Registers the GoogleTest tests of <target> with ctest through gtest_discover_tests (one ctest
 # test per gtest test), each with its own log directory. Call enable_testing() first.
@@ -45,6 +46,10 @@
 # FIXTURES_SHARED_DIR=<LOG_DIR>/shared. The helper does not give FIXTURES_SHARED_DIR to the
 # discovery (the glue registers FixturesShared.* only when it is set) and filters FixturesShared.*
 # out of it (CMake >= 3.22), so those two are never discovered as tests of their own.
+# CLEANUP_DEPENDS: tests that must run before the cleanup stops the server (ctest property
+#   DEPENDS of <target>.fixtures_cleanup), such as a test of your own with FIXTURES_CLEANUP
+#   <target>_server that checks the shared server after all the tests (ctest runs cleanup tests
+#   after every test that requires the fixture).
 #
 # How: per-test values cannot go through gtest_discover_tests' PROPERTIES (the names are known
 # only after the build). gtest_discover_tests(... TEST_LIST) sets the names in a variable inside
@@ -67,7 +72,7 @@ endfunction()
 
 function(fixtures_add_test target)
   cmake_parse_arguments(PARSE_ARGV 1 arg "SHARED_SERVER" "TIMEOUT;LOG_DIR;DISCOVERY_TIMEOUT"
-                        "LABELS;EXTRA_ARGS;PROPERTIES")
+                        "LABELS;EXTRA_ARGS;PROPERTIES;CLEANUP_DEPENDS")
   if(arg_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "fixtures_add_test(${target}): unknown arguments: ${arg_UNPARSED_ARGUMENTS}")
   endif()
@@ -180,6 +185,10 @@ function(fixtures_add_test target)
       else()
         set(gtest_name FixturesShared.Cleanup)
         set(role FIXTURES_CLEANUP)
+        if(arg_CLEANUP_DEPENDS)
+          string(APPEND first_properties
+            "set_tests_properties([==[${target}.fixtures_${kind}]==] PROPERTIES DEPENDS \"${arg_CLEANUP_DEPENDS}\")\n")
+        endif()
       endif()
       string(CONCAT content "${content}"
         "add_test([==[${target}.fixtures_${kind}]==]${command} [==[--gtest_filter=${gtest_name}]==]${extra_args})\n"
