@@ -116,6 +116,25 @@ struct SuiteRun {
   std::string out;  // stdout and stderr, in order
 };
 
+// scope_suite with `args`, to its end; its stdout and stderr.
+SuiteRun RunSuiteProcess(const std::vector<std::string>& args, std::vector<std::pair<std::string, std::string>> env) {
+  env.emplace_back("GTEST_COLOR", "no");
+  std::vector<std::string> command{SCOPE_SUITE};
+  command.insert(command.end(), args.begin(), args.end());
+  Process suite({.command = command, .env = env, .name = "scope_suite"});
+  SuiteRun run;
+  auto result = suite.WaitFor(600s);
+  if (!result) {
+    ADD_FAILURE() << "scope_suite " << args.front() << " did not finish:\n" << suite.FormatTail(40);
+    return run;
+  }
+  run.status = *result;
+  for (const auto& line : suite.log().Lines()) {
+    if (line.stream == Stream::kOut || line.stream == Stream::kErr) run.out += line.text + "\n";
+  }
+  return run;
+}
+
 SuiteRun RunScopeSuite(const std::string& scope, const std::string& tests,
                        std::vector<std::pair<std::string, std::string>> env = {},
                        std::vector<std::string> extra_args = {}) {
@@ -128,21 +147,9 @@ SuiteRun RunScopeSuite(const std::string& scope, const std::string& tests,
     start = end + 1;
   }
   env.emplace_back("REPORT_SCOPE", scope);
-  env.emplace_back("GTEST_COLOR", "no");
-  std::vector<std::string> command{SCOPE_SUITE, "--gtest_filter=" + filter};
+  std::vector<std::string> command{"--gtest_filter=" + filter};
   command.insert(command.end(), extra_args.begin(), extra_args.end());
-  Process suite({.command = command, .env = env, .name = "scope_suite"});
-  SuiteRun run;
-  auto result = suite.WaitFor(600s);
-  if (!result) {
-    ADD_FAILURE() << "scope_suite did not finish:\n" << suite.FormatTail(40);
-    return run;
-  }
-  run.status = *result;
-  for (const auto& line : suite.log().Lines()) {
-    if (line.stream == Stream::kOut || line.stream == Stream::kErr) run.out += line.text + "\n";
-  }
-  return run;
+  return RunSuiteProcess(command, env);
 }
 
 // What the run printed for one test: from its RUN line to its OK or FAILED line.
@@ -286,19 +293,7 @@ class SharedServer : public ::testing::Test {
     env.emplace_back("FIXTURES_SHARED_DIR", dir_.string());
     env.emplace_back("FIXTURES_LOG_DIR", dir_.string());
     env.emplace_back("REPORT_SCOPE", "environment");
-    env.emplace_back("GTEST_COLOR", "no");
-    Process suite({.command = {SCOPE_SUITE, "--gtest_filter=" + test}, .env = env, .name = "scope_suite"});
-    SuiteRun run;
-    auto result = suite.WaitFor(600s);
-    if (!result) {
-      ADD_FAILURE() << test << " did not finish:\n" << suite.FormatTail(40);
-      return run;
-    }
-    run.status = *result;
-    for (const auto& line : suite.log().Lines()) {
-      if (line.stream == Stream::kOut || line.stream == Stream::kErr) run.out += line.text + "\n";
-    }
-    return run;
+    return RunSuiteProcess({"--gtest_filter=" + test}, std::move(env));
   }
   // The shared server's log file, as its state names it.
   std::string SharedLog() {
