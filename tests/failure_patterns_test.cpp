@@ -121,6 +121,14 @@ TEST(FailurePatterns, AddAndRemove) {
   EXPECT_THROW(patterns.Add({.name = "panic", .start = "x"}), Error);
 }
 
+TEST(FailurePatterns, APatternWithABackReferenceWorksBesideTheDefaults) {
+  auto patterns = FailurePatterns().Add({.name = "twice", .start = R"(^fatal: (\w+) \1 twice)"});
+  auto reports = patterns.Scan(Lines({{kErr, "fatal: foo foo twice"}, {kErr, "fatal: foo bar twice"}}));
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].pattern, "twice");
+  EXPECT_EQ(reports[0].lines[0].text, "fatal: foo foo twice");
+}
+
 TEST(FailurePatterns, ACutReportStopsAtMaxLines) {
   std::vector<Line> lines = Lines({{kErr, "WARNING: ThreadSanitizer: data race"}});
   for (int i = 0; i < 500; ++i) lines.push_back(Line{lines.size(), kErr, Clock::now(), "    #1 frame", true});

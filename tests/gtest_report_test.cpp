@@ -158,6 +158,7 @@ std::string Block(const std::string& out, const std::string& test) {
   if (begin == std::string::npos) return "";
   auto ok = out.find("[       OK ] " + test, begin);
   auto failed = out.find("[  FAILED  ] " + test, begin);
+  if (ok == std::string::npos && failed == std::string::npos) return "";  // it never ended
   return out.substr(begin, std::min(ok, failed) - begin + 13 + test.size());
 }
 
@@ -177,6 +178,20 @@ TEST_P(Scopes, ServerKilledBySigsegvFailsThatTestWithItsLines) {
   EXPECT_THAT(crash, HasSubstr("err| about to die of SIGSEGV"));
   EXPECT_THAT(crash, HasSubstr("sys| killed by SIGSEGV"));
   EXPECT_THAT(crash, HasSubstr("[  FAILED  ] " + fixture + ".ServerDiesOfSigsegv"));
+  // Report times count from the test's start (for a per-test server, from its start), not
+  // from some older zero: every line of this short test is within a few minutes of it.
+  auto header = crash.find(" lines during " + fixture + ".ServerDiesOfSigsegv, times from its start");
+  ASSERT_NE(header, std::string::npos) << crash;
+  std::istringstream lines(crash.substr(crash.find('\n', header) + 1));
+  std::string line;
+  int checked = 0;
+  while (std::getline(lines, line) && line.starts_with("    +")) {
+    double t = -1;
+    ASSERT_EQ(std::sscanf(line.c_str(), " +%lfs", &t), 1) << line;
+    EXPECT_LT(t, 300.0) << line;
+    ++checked;
+  }
+  EXPECT_GE(checked, 2) << crash;
   std::string next = Block(run.out, fixture + ".NeedsTheServer");
   if (scope == "test") {
     EXPECT_THAT(next, HasSubstr("[       OK ] ")) << "a test's own server is new: " << run.out;
@@ -295,19 +310,19 @@ class SharedServer : public ::testing::Test {
     env.emplace_back("REPORT_SCOPE", "environment");
     return RunSuiteProcess({"--gtest_filter=" + test}, std::move(env));
   }
-  // The shared server's log file, as its state names it.
-  std::string SharedLog() {
-    std::ifstream in(dir_ / "asan.state");
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto state = ServerState::Parse(text, "asan.state");
-    std::ifstream log(state.log_file);
+  // The shared server's log file, as the cleanup's output names it.
+  static std::string SharedLog(const std::string& cleanup_out) {
+    const std::string kept = "shared server 'asan' log kept: ";
+    auto at = cleanup_out.find(kept);
+    if (at == std::string::npos) return "";
+    at += kept.size();
+    std::ifstream log(cleanup_out.substr(at, cleanup_out.find('\n', at) - at));
     return std::string((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
   }
   void TearDown() override {
-    // A keeper left behind by a failed assertion must not outlive the test.
-    std::ifstream in(dir_ / "keeper.pid");
-    int pid = 0;
-    if (in >> pid && pid > 0) Run("FixturesShared.Cleanup");
+    // A keeper left behind by a failed assertion must not outlive the test (the cleanup
+    // removes the state file).
+    if (std::filesystem::exists(dir_ / "asan.state")) Run("FixturesShared.Cleanup");
   }
   std::filesystem::path dir_ = std::filesystem::path(::testing::TempDir()) /
                                ("shared-" + std::to_string(::getpid()) + "-" +
@@ -339,7 +354,8 @@ TEST_F(SharedServer, EveryTestProcessUsesTheOneServerAndACrashFailsTheTestDuring
   EXPECT_THAT(cleanup.out, HasSubstr("shared server 'asan' log kept: "));
 
   // One server process served every test process: one start, five test processes in its log.
-  std::string log = SharedLog();
+  std::string log = SharedLog(cleanup.out);
+  ASSERT_FALSE(log.empty()) << cleanup.out;
   std::size_t starts = 0;
   for (auto at = log.find("sys| started pid "); at != std::string::npos; at = log.find("sys| started pid ", at + 1)) {
     ++starts;
@@ -361,6 +377,28 @@ TEST_F(SharedServer, SanitizerReportFailsTheAttachedTestDuringWhichItWasWritten)
   std::string block = Block(run.out, "EnvScope.ServerHitsAnAsanReport");
   EXPECT_THAT(block, HasSubstr("server 'asan' wrote an AddressSanitizer report during this test")) << run.out;
   EXPECT_THAT(block, HasSubstr("SUMMARY: AddressSanitizer: heap-buffer-overflow"));
+}
+
+TEST_F(SharedServer, AReportTheServerSurvivesIsReportedOnceAndNotByLaterProcesses) {
+  auto setup = Run("FixturesShared.Setup");
+  ASSERT_TRUE(setup.status.success()) << setup.out;
+  auto warns = Run("EnvScope.Warns");
+  auto next = Run("EnvScope.Passes");
+  // Read by the keeper before the test process ended (nearly always), the report fails the
+  // test that asked for it; read a moment after, it fails the next process's test as written
+  // "before this test started". Never both, never lost.
+  const std::string during = "server 'asan' wrote an UndefinedBehaviorSanitizer report during this test";
+  const std::string before = "server 'asan' wrote an UndefinedBehaviorSanitizer report before this test started";
+  const bool in_warns = warns.out.find(during) != std::string::npos;
+  const bool in_next = next.out.find(before) != std::string::npos;
+  EXPECT_NE(in_warns, in_next) << warns.out << "\n----\n" << next.out;
+  EXPECT_EQ(warns.status.success(), !in_warns) << warns.out;
+  EXPECT_EQ(next.status.success(), !in_next) << next.out;
+  EXPECT_THAT(in_warns ? warns.out : next.out, HasSubstr("runtime error: a deliberate report for the tests"));
+  // A third process finds nothing to report: the report was somebody's already.
+  auto third = Run("EnvScope.Passes");
+  EXPECT_TRUE(third.status.success()) << third.out;
+  EXPECT_THAT(third.out, Not(HasSubstr("UndefinedBehaviorSanitizer report")));
 }
 
 TEST_F(SharedServer, SetupFailureShowsTheDiagnosisAndTestsSayWhyTheyCannotRun) {

@@ -73,7 +73,8 @@ class TestScope : public fixtures::ServerTest {
     server().log().WaitForLine("GET /hostile -> 200", 60s, from);                         \
     ADD_FAILURE() << "deliberate failure after hostile output";                           \
   }                                                                                       \
-  TEST_F(Fixture, LeaksThenStops) { Get(server(), "/leak"); }
+  TEST_F(Fixture, LeaksThenStops) { Get(server(), "/leak"); }                            \
+  TEST_F(Fixture, Warns) { Get(server(), "/warn"); }
 
 FIXTURES_SCOPE_TESTS(EnvScope)
 FIXTURES_SCOPE_TESTS(SuiteScope)

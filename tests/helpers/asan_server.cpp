@@ -4,6 +4,7 @@
 //   GET /overflow  -> a heap-buffer-overflow: AddressSanitizer reports it and ends the server
 //   GET /leak      -> loses 4096 bytes: LeakSanitizer reports them when the server exits
 //   GET /segv      -> the server dies of SIGSEGV (the sanitizer's handler is put back first)
+//   GET /warn      -> writes a "runtime error:" line (as UBSan does) and goes on
 //   GET /hostile   -> writes hostile bytes on stderr (see hostile.hpp)
 // Every request is logged on stderr; SIGTERM ends it with exit(0), so LeakSanitizer runs.
 #include <httplib.h>
@@ -53,6 +54,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "about to die of SIGSEGV\n");
     ::signal(SIGSEGV, SIG_DFL);
     ::raise(SIGSEGV);
+  });
+  server.Get("/warn", [](const httplib::Request&, httplib::Response& res) {
+    // The shape of a UndefinedBehaviorSanitizer report the server survives.
+    std::fprintf(stderr, "asan_server.cpp:1:2: runtime error: a deliberate report for the tests\n");
+    std::fflush(stderr);
+    res.set_content("warned", "text/plain");
   });
   server.Get("/hostile", [](const httplib::Request&, httplib::Response& res) {
     std::string bytes = fixtures_test::HostileXml() + fixtures_test::HostileStderr() + "\n";
