@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -184,6 +185,32 @@ TEST(Process, ChildDiesWhenTheTestProcessIsKilled) {
   spawner.Signal(SIGKILL);
   EXPECT_TRUE(spawner.Wait().signaled());
   EXPECT_TRUE(WaitForPidToEnd(server, 60s)) << "server " << server << " outlived its killed parent";
+}
+
+TEST(Process, DetachedChildOutlivesTheProcessObjectAndItsThread) {
+  auto options = Helper({"print-ready", "up"});
+  options.die_with_parent = false;
+  pid_t pid = 0;
+  {
+    Process process(options);
+    process.WaitForLine("up", kPatience);
+    pid = process.pid();
+    process.Detach();
+    EXPECT_THAT([&] { process.Stop(); }, ::testing::ThrowsMessage<Error>(HasSubstr("which was detached")));
+    EXPECT_THROW(process.Wait(), Error);
+    EXPECT_FALSE(process.exit_status().has_value());
+  }  // the reader thread (the child's parent thread for PR_SET_PDEATHSIG) ends here
+  ASSERT_EQ(::kill(pid, 0), 0) << "the detached child died with its Process";
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  ASSERT_GE(pidfd, 0);
+  pollfd p{pidfd, POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 0), 0) << "the detached child has exited";
+  ::close(pidfd);
+  // Ours to end (we started it); still our child, so we reap it too.
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFSIGNALED(status));
 }
 
 TEST(Process, ChildInheritsNoDescriptorOfOurs) {
