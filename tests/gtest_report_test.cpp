@@ -401,6 +401,20 @@ TEST_F(SharedServer, AReportTheServerSurvivesIsReportedOnceAndNotByLaterProcesse
   EXPECT_THAT(third.out, Not(HasSubstr("UndefinedBehaviorSanitizer report")));
 }
 
+TEST_F(SharedServer, AnAttachedTestWaitsForTheServersLinesAndReportsThem) {
+  auto setup = Run("FixturesShared.Setup");
+  ASSERT_TRUE(setup.status.success()) << setup.out;
+  // The test waits (log().WaitForLine) for the server's line about its request: the attached
+  // log follows the shared file as the keeper writes it.
+  auto run = Run("EnvScope.FailsWithHostileBytes");
+  EXPECT_EQ(run.status.Describe(), "exited with code 1") << run.out;
+  std::string block = Block(run.out, "EnvScope.FailsWithHostileBytes");
+  EXPECT_THAT(block, HasSubstr("deliberate failure after hostile output")) << run.out;  // the wait matched
+  EXPECT_THAT(block, HasSubstr(R"(err| xml: ]]> </testcase> <![CDATA[ &amp; &#0; " ' \x0B\x0C\x7F )"));
+  EXPECT_THAT(block, HasSubstr("err| GET /hostile -> 200"));
+  EXPECT_THAT(block, HasSubstr("cli| http GET /hostile -> 200"));
+}
+
 TEST_F(SharedServer, SetupFailureShowsTheDiagnosisAndTestsSayWhyTheyCannotRun) {
   auto setup = Run("FixturesShared.Setup", {{"REPORT_BROKEN", "1"}});
   EXPECT_EQ(setup.status.Describe(), "exited with code 1") << setup.out;

@@ -70,7 +70,8 @@ class TestScope : public fixtures::ServerTest {
   TEST_F(Fixture, FailsWithHostileBytes) {                                                \
     auto from = server().log().next_seq();                                                \
     Get(server(), "/hostile");                                                            \
-    server().log().WaitForLine("GET /hostile -> 200", 60s, from);                         \
+    auto logged = server().log().WaitForLine("GET /hostile -> 200", 120s, from);          \
+    ASSERT_EQ(logged.status, fixtures::WaitForLineResult::Status::kMatched);              \
     ADD_FAILURE() << "deliberate failure after hostile output";                           \
   }                                                                                       \
   TEST_F(Fixture, LeaksThenStops) { Get(server(), "/leak"); }                            \
