@@ -310,6 +310,12 @@ class SharedServer : public ::testing::Test {
     env.emplace_back("REPORT_SCOPE", "environment");
     return RunSuiteProcess({"--gtest_filter=" + test}, std::move(env));
   }
+  // The setup test, as ctest runs it first; it must succeed.
+  void StartShared() {
+    auto setup = Run("FixturesShared.Setup");
+    ASSERT_TRUE(setup.status.success()) << setup.out;
+    EXPECT_THAT(setup.out, HasSubstr("[ fixtures ] shared servers ready (keeper pid "));
+  }
   // The shared server's log file, as the cleanup's output names it.
   static std::string SharedLog(const std::string& cleanup_out) {
     const std::string kept = "shared server 'asan' log kept: ";
@@ -330,9 +336,7 @@ class SharedServer : public ::testing::Test {
 };
 
 TEST_F(SharedServer, EveryTestProcessUsesTheOneServerAndACrashFailsTheTestDuringWhichItHappened) {
-  auto setup = Run("FixturesShared.Setup");
-  ASSERT_TRUE(setup.status.success()) << setup.out;
-  EXPECT_THAT(setup.out, HasSubstr("[ fixtures ] shared servers ready (keeper pid "));
+  ASSERT_NO_FATAL_FAILURE(StartShared());
   for (int i = 0; i < 3; ++i) {
     auto run = Run("EnvScope.Passes");
     EXPECT_TRUE(run.status.success()) << run.out;
@@ -370,8 +374,7 @@ TEST_F(SharedServer, EveryTestProcessUsesTheOneServerAndACrashFailsTheTestDuring
 }
 
 TEST_F(SharedServer, SanitizerReportFailsTheAttachedTestDuringWhichItWasWritten) {
-  auto setup = Run("FixturesShared.Setup");
-  ASSERT_TRUE(setup.status.success()) << setup.out;
+  ASSERT_NO_FATAL_FAILURE(StartShared());
   auto run = Run("EnvScope.ServerHitsAnAsanReport");
   EXPECT_EQ(run.status.Describe(), "exited with code 1") << run.out;
   std::string block = Block(run.out, "EnvScope.ServerHitsAnAsanReport");
@@ -380,8 +383,7 @@ TEST_F(SharedServer, SanitizerReportFailsTheAttachedTestDuringWhichItWasWritten)
 }
 
 TEST_F(SharedServer, AReportTheServerSurvivesIsReportedOnceAndNotByLaterProcesses) {
-  auto setup = Run("FixturesShared.Setup");
-  ASSERT_TRUE(setup.status.success()) << setup.out;
+  ASSERT_NO_FATAL_FAILURE(StartShared());
   auto warns = Run("EnvScope.Warns");
   auto next = Run("EnvScope.Passes");
   // Read by the keeper before the test process ended (nearly always), the report fails the
@@ -402,8 +404,7 @@ TEST_F(SharedServer, AReportTheServerSurvivesIsReportedOnceAndNotByLaterProcesse
 }
 
 TEST_F(SharedServer, AnAttachedTestWaitsForTheServersLinesAndReportsThem) {
-  auto setup = Run("FixturesShared.Setup");
-  ASSERT_TRUE(setup.status.success()) << setup.out;
+  ASSERT_NO_FATAL_FAILURE(StartShared());
   // The test waits (log().WaitForLine) for the server's line about its request: the attached
   // log follows the shared file as the keeper writes it.
   auto run = Run("EnvScope.FailsWithHostileBytes");
