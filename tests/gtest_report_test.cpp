@@ -116,12 +116,14 @@ struct SuiteRun {
   std::string out;  // stdout and stderr, in order
 };
 
-// scope_suite with `args`, to its end; its stdout and stderr.
-SuiteRun RunSuiteProcess(const std::vector<std::string>& args, std::vector<std::pair<std::string, std::string>> env) {
+// scope_suite with `args`, to its end; its stdout and stderr. Unless `contained`, what it
+// leaves running outlives it (a shared server's keeper, as under ctest).
+SuiteRun RunSuiteProcess(const std::vector<std::string>& args, std::vector<std::pair<std::string, std::string>> env,
+                         bool contained = true) {
   env.emplace_back("GTEST_COLOR", "no");
   std::vector<std::string> command{SCOPE_SUITE};
   command.insert(command.end(), args.begin(), args.end());
-  Process suite({.command = command, .env = env, .name = "scope_suite"});
+  Process suite({.command = command, .env = env, .name = "scope_suite", .die_with_parent = contained});
   SuiteRun run;
   auto result = suite.WaitFor(600s);
   if (!result) {
@@ -308,7 +310,8 @@ class SharedServer : public ::testing::Test {
     env.emplace_back("FIXTURES_SHARED_DIR", dir_.string());
     env.emplace_back("FIXTURES_LOG_DIR", dir_.string());
     env.emplace_back("REPORT_SCOPE", "environment");
-    return RunSuiteProcess({"--gtest_filter=" + test}, std::move(env));
+    // The setup leaves its keeper running for the next processes.
+    return RunSuiteProcess({"--gtest_filter=" + test}, std::move(env), test != "FixturesShared.Setup");
   }
   // The setup test, as ctest runs it first; it must succeed.
   void StartShared() {

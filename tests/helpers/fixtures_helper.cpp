@@ -35,6 +35,15 @@ int Usage() {
       "  hostile                 write hostile bytes on stdout and stderr, exit 0\n"
       "  flood BYTES             write BYTES of 100-byte lines on stdout, exit 0\n"
       "  grandchild              fork a child that prints its pid and waits; print ready; wait\n"
+      "  escape TEXT             fork a child that calls setsid and forks a grandchild, which\n"
+      "                          prints 'escaped PID' and waits; the child exits; print TEXT,\n"
+      "                          wait\n"
+      "  daemonize PORT [FILE]   a server that daemonizes: fork a child that calls setsid and\n"
+      "                          forks the daemon, then exit 0 (so does the child); the daemon\n"
+      "                          listens on 127.0.0.1:PORT, then writes its pid to FILE, prints\n"
+      "                          'daemon PID listening' on stderr and serves: each connection\n"
+      "                          gets 'pid PID' and is closed; 'crash' on a connection makes it\n"
+      "                          die of SIGSEGV\n"
       "  fds                     print each open descriptor above 2, then 'done'\n"
       "  env NAME                print NAME's value (or '<unset>')\n"
       "  pwd                     print the working directory\n"
@@ -155,6 +164,58 @@ int main(int argc, char** argv) {
     }
     WriteLine(1, "parent ready");
     WaitForever();
+  }
+  if (command == "escape" && argc == 3) {
+    pid_t child = ::fork();
+    if (child == 0) {
+      ::setsid();
+      if (::fork() == 0) {
+        WriteLine(1, "escaped " + std::to_string(::getpid()));
+        WaitForever();
+      }
+      ::_exit(0);
+    }
+    ::waitpid(child, nullptr, 0);
+    WriteLine(1, argv[2]);
+    WaitForever();
+  }
+  if (command == "daemonize" && (argc == 3 || argc == 4)) {
+    pid_t child = ::fork();
+    if (child == 0) {
+      ::setsid();
+      if (::fork() != 0) ::_exit(0);
+      int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      int one = 1;
+      ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+      sockaddr_in address{};
+      address.sin_family = AF_INET;
+      address.sin_port = htons(static_cast<std::uint16_t>(std::atoi(argv[2])));
+      address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return Fail("bind");
+      if (::listen(fd, 16) != 0) return Fail("listen");
+      const std::string pid = std::to_string(::getpid());
+      if (argc == 4) {
+        // Written whole under another name, then renamed, as daemons do.
+        std::string temporary = std::string(argv[3]) + ".tmp";
+        int out = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        WriteAll(out, (pid + "\n").data(), pid.size() + 1);
+        ::close(out);
+        ::rename(temporary.c_str(), argv[3]);
+      }
+      WriteLine(2, "daemon " + pid + " listening");
+      while (true) {
+        int client = ::accept(fd, nullptr, nullptr);
+        if (client < 0) continue;
+        WriteLine(client, "pid " + pid);
+        char request[16] = {};
+        if (::read(client, request, sizeof request - 1) > 0 && std::string_view(request).starts_with("crash")) {
+          ::raise(SIGSEGV);
+        }
+        ::close(client);
+      }
+    }
+    ::waitpid(child, nullptr, 0);
+    return 0;
   }
   if (command == "fds") {
     for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
