@@ -78,12 +78,14 @@ TEST_P(TestProcessDeath, LeavesNoDescendantBehind) {
   Process spawner({.command = {SPAWNER, FIXTURES_HELPER, "tree", death.how},
                    .env = {{"FIXTURES_TEST_TOKEN", entry.substr(entry.find('=') + 1)},
                            {"FIXTURES_CGROUP", death.cgroup}},
+                   .stdin_pipe = true,
                    .die_with_parent = false});
   auto ready = spawner.WaitForLine(R"(^tree ready: escaped (\d+)$)", kPatience);
   // The escaped grandchild runs, and nothing killed it before the test process died.
   ASSERT_FALSE(ProcessesWith(entry).empty());
   const int escaped = std::stoi(ready.groups[1]);
   ASSERT_EQ(::kill(escaped, 0), 0) << "the escaped grandchild " << escaped << " is not running";
+  spawner.WriteStdin("die now\n", kPatience);
   auto status = spawner.WaitFor(kPatience);
   ASSERT_TRUE(status.has_value()) << spawner.FormatTail();
   EXPECT_EQ(status->signal(), death.signal) << status->Describe();

@@ -3,7 +3,7 @@
 //                           the server's pid, then waits to be killed (the test SIGKILLs it).
 //   spawner HELPER tree HOW starts `HELPER grandchild` (a server with a child) and
 //                           `HELPER escape up` (a server whose grandchild left its session and
-//                           process group), prints "tree ready: escaped PID", then dies by HOW: sigkill,
+//                           process group), prints "tree ready: escaped PID", reads a line from stdin, then dies by HOW: sigkill,
 //                           sigint or abort.
 #include <signal.h>
 #include <unistd.h>
@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
   auto escaped = escaping.WaitForLine(R"(escaped (\d+))", 600s);
   std::printf("tree ready: escaped %s\n", escaped.groups[1].c_str());
   std::fflush(stdout);
+  char go[16];
+  if (std::fgets(go, sizeof go, stdin) == nullptr) return 4;  // the test says when
   std::string_view how = argv[3];
   if (how == "sigkill") ::raise(SIGKILL);
   if (how == "sigint") {
