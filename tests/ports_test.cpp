@@ -2,13 +2,16 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <clocale>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -37,6 +40,15 @@ using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 
 constexpr auto kPatience = 60s;  // bounds a failure only; every wait ends on an event
+
+// strerror's text in the "C" locale: what a helper that never calls setlocale writes, whatever
+// locale this test process runs in.
+std::string CStrerror(int error) {
+  locale_t c = ::newlocale(LC_ALL_MASK, "C", locale_t{});
+  std::string text = ::strerror_l(error, c);
+  ::freelocale(c);
+  return text;
+}
 
 ProcessOptions PortStress(std::vector<std::string> args,
                           std::vector<std::pair<std::string, std::string>> env = {}) {
@@ -250,7 +262,7 @@ TEST(Ports, FileInPlaceOfTheLockDirectoryIsNamedInTheError) {
   std::tie(err, code) = ReserveFailureInAnotherProcess({{"FIXTURES_PORT_LOCK_DIR", below.string()}});
   EXPECT_EQ(code, 3) << err;
   EXPECT_THAT(err, HasSubstr("port lock directory " + below.string()));
-  EXPECT_THAT(err, HasSubstr("cannot be created: Not a directory"));
+  EXPECT_THAT(err, HasSubstr("cannot be created: " + CStrerror(ENOTDIR)));
   std::filesystem::remove(file);
 }
 
