@@ -3,26 +3,47 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "child_env.hpp"
+
 namespace fixtures {
 namespace {
+
+// The time of a report line "    +1.234567s out| ...", read with from_chars (whatever the C
+// locale's decimal point); nullopt when the line has none.
+std::optional<double> ReportTime(std::string_view line) {
+  auto at = line.find_first_not_of(' ');
+  if (at == std::string_view::npos || line[at] != '+') return std::nullopt;
+  double seconds = 0;
+  auto [end, ec] = std::from_chars(line.data() + at + 1, line.data() + line.size(), seconds, std::chars_format::fixed);
+  if (ec != std::errc() || end == line.data() + line.size() || *end != 's') return std::nullopt;
+  return seconds;
+}
 
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// Runs report_suite as a child (through our own Process) and returns its stdout.
+using fixtures_test::ChildTestEnv;
+
+// Runs report_suite as a child (through our own Process) and returns its stdout. Whatever
+// GTEST_* or FIXTURES_SHARED_DIR our own run was given, the child runs and prints as by default.
 std::string RunReportSuite(const std::string& mode, ExitStatus* status) {
   Process suite({.command = {REPORT_SUITE},
-                 .env = {{"REPORT_MODE", mode}, {"GTEST_COLOR", "no"}}});
+                 .env = ChildTestEnv({{"REPORT_MODE", mode}, {"GTEST_COLOR", "no"}}),
+                 .inherit_env = false});
   auto result = suite.WaitFor(300s);
   if (!result) {
     ADD_FAILURE() << "report_suite did not finish";
@@ -58,9 +79,9 @@ TEST(GtestReport, FailingTestPrintsTheServerLinesOfThatTestOnly) {
   std::string line;
   std::getline(report, line);  // the header
   while (std::getline(report, line)) {
-    double t = 0;
-    ASSERT_EQ(std::sscanf(line.c_str(), " %lfs", &t), 1) << line;
-    times.push_back(t);
+    auto t = ReportTime(line);
+    ASSERT_TRUE(t) << line;
+    times.push_back(*t);
   }
   EXPECT_GE(times.size(), 2u);
   EXPECT_TRUE(std::is_sorted(times.begin(), times.end())) << block;
@@ -109,6 +130,82 @@ TEST(GtestReport, StartFailureFailsEveryTestWithTheDiagnosis) {
   EXPECT_THAT(out, Not(HasSubstr("Connection")));
 }
 
+// Sets environment variables for one scope, then puts back what was there (set or unset).
+class ScopedEnv {
+ public:
+  explicit ScopedEnv(std::vector<std::pair<std::string, std::string>> vars) {
+    for (auto& [name, value] : vars) {
+      const char* old = std::getenv(name.c_str());
+      saved_.push_back({name, old != nullptr ? std::optional<std::string>(old) : std::nullopt});
+      ::setenv(name.c_str(), value.c_str(), 1);
+    }
+  }
+  ~ScopedEnv() {
+    for (auto& [name, old] : saved_) {
+      if (old) ::setenv(name.c_str(), old->c_str(), 1);
+      else ::unsetenv(name.c_str());
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
+};
+
+TEST(ChildTestEnv, DropsWhatChangesAChildGtestRunAndKeepsTheRest) {
+  std::vector<std::string> entries = {
+      "PATH=/usr/bin", "GTEST_FILTER=Other.*", "GTEST_BRIEF=", "GTEST_SHUFFLE=1", "GTEST_REPEAT=3",
+      "GTEST_OUTPUT=xml:/tmp/x.xml", "GTEST_COLOR=yes", "GTEST_TOTAL_SHARDS=2", "XML_OUTPUT_FILE=/tmp/y.xml",
+      "TESTBRIDGE_TEST_ONLY=Other.*", "FIXTURES_SHARED_DIR=/tmp/shared", "FIXTURES_REPORT_FILE=/tmp/r",
+      "FIXTURES_LOG_DIR=/tmp/logs", "FIXTURES_TIMEOUT_SCALE=5", "ASAN_OPTIONS=detect_leaks=1", "REPORT_MODE=old",
+      "NOEQUALS", "EMPTY="};
+  std::vector<char*> environment;
+  for (auto& entry : entries) environment.push_back(entry.data());
+  environment.push_back(nullptr);
+  auto env = ChildTestEnv({{"REPORT_MODE", "crash"}, {"GTEST_COLOR", "no"}}, environment.data());
+  EXPECT_THAT(env, ::testing::UnorderedElementsAre(
+                       std::pair<std::string, std::string>("PATH", "/usr/bin"),
+                       std::pair<std::string, std::string>("FIXTURES_LOG_DIR", "/tmp/logs"),
+                       std::pair<std::string, std::string>("FIXTURES_TIMEOUT_SCALE", "5"),
+                       std::pair<std::string, std::string>("ASAN_OPTIONS", "detect_leaks=1"),
+                       std::pair<std::string, std::string>("EMPTY", ""),
+                       std::pair<std::string, std::string>("REPORT_MODE", "crash"),
+                       std::pair<std::string, std::string>("GTEST_COLOR", "no")));
+}
+
+// The report suite run by a test that was itself given GTEST_* variables (the user's, or ctest's
+// environment), and a shared-server directory: the child runs and prints as by default.
+TEST(GtestReport, ChildRunIgnoresOurGtestAndSharedServerVariables) {
+  auto json = std::filesystem::path(::testing::TempDir()) / ("hostile-" + std::to_string(::getpid()) + ".json");
+  ScopedEnv hostile({{"GTEST_BRIEF", "1"},               // would hide the OK lines
+                     {"GTEST_SHUFFLE", ""},              // empty still means on
+                     {"GTEST_RANDOM_SEED", "3"},
+                     {"GTEST_FILTER", "Report.LaterTest"},
+                     {"GTEST_REPEAT", "2"},
+                     {"GTEST_FAIL_FAST", "1"},
+                     {"GTEST_OUTPUT", "json:" + json.string()},
+                     {"FIXTURES_SHARED_DIR", "/nonexistent/shared"},  // would attach, not start
+                     {"FIXTURES_REPORT_FILE", "/nonexistent/report.txt"}});
+  ExitStatus status = ExitStatus::FromWaitStatus(0);
+  std::string out = RunReportSuite("", &status);
+  EXPECT_EQ(status.Describe(), "exited with code 1") << out;
+  // Every test once, in the file's order, with its OK or FAILED line.
+  auto passing = out.find("[       OK ] Report.PassingTest");
+  auto failing = out.find("[  FAILED  ] Report.FailingTest (");
+  auto later = out.find("[       OK ] Report.LaterTest");
+  ASSERT_NE(passing, std::string::npos) << out;
+  ASSERT_NE(failing, std::string::npos) << out;
+  ASSERT_NE(later, std::string::npos) << out;
+  EXPECT_LT(passing, failing) << out;
+  EXPECT_LT(failing, later) << out;
+  EXPECT_EQ(out.find("[       OK ] Report.PassingTest", passing + 1), std::string::npos) << "run twice:\n" << out;
+  EXPECT_THAT(out, Not(HasSubstr("Randomizing tests' orders"))) << out;
+  EXPECT_THAT(out, Not(HasSubstr("Repeating all tests"))) << out;
+  EXPECT_THAT(out, HasSubstr("[ fixtures ] server 'web' stopped: exited with code 0"));  // started, not attached
+  EXPECT_FALSE(std::filesystem::exists(json)) << json;
+}
+
 // --- The same behaviour with a server per binary, per suite and per test (scope_suite.cpp) ---
 
 struct SuiteRun {
@@ -123,7 +220,8 @@ SuiteRun RunSuiteProcess(const std::vector<std::string>& args, std::vector<std::
   env.emplace_back("GTEST_COLOR", "no");
   std::vector<std::string> command{SCOPE_SUITE};
   command.insert(command.end(), args.begin(), args.end());
-  Process suite({.command = command, .env = env, .name = "scope_suite", .die_with_parent = contained});
+  Process suite({.command = command, .env = ChildTestEnv(env), .inherit_env = false, .name = "scope_suite",
+                 .die_with_parent = contained});
   SuiteRun run;
   auto result = suite.WaitFor(600s);
   if (!result) {
@@ -188,9 +286,9 @@ TEST_P(Scopes, ServerKilledBySigsegvFailsThatTestWithItsLines) {
   std::string line;
   int checked = 0;
   while (std::getline(lines, line) && line.starts_with("    +")) {
-    double t = -1;
-    ASSERT_EQ(std::sscanf(line.c_str(), " +%lfs", &t), 1) << line;
-    EXPECT_LT(t, 300.0) << line;
+    auto t = ReportTime(line);
+    ASSERT_TRUE(t) << line;
+    EXPECT_LT(*t, 300.0) << line;
     ++checked;
   }
   EXPECT_GE(checked, 2) << crash;

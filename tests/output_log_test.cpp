@@ -1,11 +1,19 @@
 #include "fixtures/output_log.hpp"
 
+#include <unistd.h>
+
+#include <clocale>
+#include <cstdlib>
 #include <fstream>
+#include <locale>
+#include <optional>
 #include <sstream>
 #include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "fixtures/process.hpp"
 
 namespace fixtures {
 namespace {
@@ -143,6 +151,146 @@ TEST(OutputLog, FormatEscapesControlBytesAndInvalidUtf8) {
   log.Append(Stream::kOut, std::string("a\0b\r\xFF \xC3\xA9 \t\n", 11));
   auto text = OutputLog::Format(log.Lines(), log.Lines()[0].time);
   EXPECT_EQ(text, "+0.000000s out| a\\x00b\\x0D\\xFF \xC3\xA9 \t\n");
+}
+
+// --- Times in the log file whatever the locale: a test program may call setlocale ---
+
+std::string ReadWhole(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Writes two lines at known times to a new log file; returns its zero.
+Clock::time_point WriteTwoLines(const std::filesystem::path& file) {
+  OutputLog writer(OutputLogOptions{.file = file});
+  const Clock::time_point zero = writer.start_time();
+  writer.Append(Stream::kOut, "one\n", zero + 1500ms);
+  writer.Append(Stream::kErr, "two\n", zero + 2250ms);
+  return zero;
+}
+
+// Checks that `file`, as written by WriteTwoLines, reads back with its times and streams.
+void ExpectTwoLinesReadBack(const std::filesystem::path& file, Clock::time_point zero) {
+  OutputLog follower(OutputLog::FollowedFile{file, zero});
+  follower.Refresh();
+  auto lines = follower.Lines();
+  ASSERT_EQ(lines.size(), 2u) << OutputLog::Format(lines, zero);
+  EXPECT_EQ(lines[0].text, "one");
+  EXPECT_EQ(lines[0].stream, Stream::kOut);
+  EXPECT_EQ(lines[1].text, "two");
+  EXPECT_EQ(lines[1].stream, Stream::kErr);
+  EXPECT_LT(std::chrono::abs(lines[0].time - (zero + 1500ms)), 1ms) << OutputLog::Format(lines, zero);
+  EXPECT_LT(std::chrono::abs(lines[1].time - (zero + 2250ms)), 1ms) << OutputLog::Format(lines, zero);
+  EXPECT_EQ(OutputLog::Format(lines, zero), "+1.500000s out| one\n+2.250000s err| two\n");
+}
+
+// Sets the C locale (all categories) for one scope, then puts back the one there was.
+class ScopedCLocale {
+ public:
+  ScopedCLocale() : saved_(std::setlocale(LC_ALL, nullptr)) {}
+  ~ScopedCLocale() { std::setlocale(LC_ALL, saved_.c_str()); }
+  bool Set(const std::string& name) { return std::setlocale(LC_ALL, name.c_str()) != nullptr; }
+  ScopedCLocale(const ScopedCLocale&) = delete;
+  ScopedCLocale& operator=(const ScopedCLocale&) = delete;
+
+ private:
+  std::string saved_;
+};
+
+// Sets LOCPATH (where glibc's setlocale looks for locales first) for one scope.
+class ScopedLocPath {
+ public:
+  explicit ScopedLocPath(const std::string& dir) {
+    if (const char* old = std::getenv("LOCPATH")) saved_ = old;
+    ::setenv("LOCPATH", dir.c_str(), 1);
+  }
+  ~ScopedLocPath() {
+    if (saved_) ::setenv("LOCPATH", saved_->c_str(), 1);
+    else ::unsetenv("LOCPATH");
+  }
+  ScopedLocPath(const ScopedLocPath&) = delete;
+  ScopedLocPath& operator=(const ScopedLocPath&) = delete;
+
+ private:
+  std::optional<std::string> saved_;
+};
+
+// Builds de_DE.UTF-8 from the system's locale sources with localedef, which needs no root,
+// into a directory of our own; returns the directory, or "" and why not.
+std::string BuildGermanLocale(std::string* why) {
+  const auto dir = std::filesystem::path(::testing::TempDir()) / ("fixtures-locales-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  try {
+    Process localedef({.command = {"localedef", "-i", "de_DE", "-f", "UTF-8", (dir / "de_DE.UTF-8").string()}});
+    auto status = localedef.WaitFor(ScaleTimeout(300s));
+    if (!status) {
+      *why = "localedef did not finish:\n" + localedef.FormatTail();
+      return "";
+    }
+    // Exit code 1 means warnings only; the locale is then written all the same.
+    if (!std::filesystem::exists(dir / "de_DE.UTF-8" / "LC_NUMERIC")) {
+      *why = "localedef failed (" + status->Describe() + "):\n" + localedef.FormatTail();
+      return "";
+    }
+  } catch (const Error& e) {
+    *why = std::string("cannot run localedef: ") + e.what();
+    return "";
+  }
+  return dir.string();
+}
+
+// Under a C locale whose decimal point is a comma (as a test program gets with
+// setlocale(LC_ALL, "") and LC_NUMERIC=de_DE.UTF-8), the log file keeps its '.' format, and a
+// file written in another locale (another process: a shared server's keeper) reads back.
+TEST(OutputLog, FileTimesReadBackUnderACommaDecimalLocale) {
+  const auto dir = std::filesystem::temp_directory_path();
+  const auto c_file = dir / ("fixtures-locale-c-" + std::to_string(::getpid()) + ".log");
+  const auto de_file = dir / ("fixtures-locale-de-" + std::to_string(::getpid()) + ".log");
+  const Clock::time_point c_zero = WriteTwoLines(c_file);  // in the "C" locale
+
+  ScopedCLocale locale;
+  std::optional<ScopedLocPath> locpath;
+  std::string built_in;
+  if (!locale.Set("de_DE.UTF-8")) {
+    std::string why;
+    built_in = BuildGermanLocale(&why);
+    if (built_in.empty()) GTEST_SKIP() << "no de_DE.UTF-8 locale installed, and none could be built: " << why;
+    locpath.emplace(built_in);
+    if (!locale.Set("de_DE.UTF-8")) GTEST_SKIP() << "de_DE.UTF-8 built by localedef in " << built_in << " does not load";
+  }
+  ASSERT_EQ(std::string(std::localeconv()->decimal_point), ",") << "printf would still write '.'";
+
+  ExpectTwoLinesReadBack(c_file, c_zero);
+  const Clock::time_point de_zero = WriteTwoLines(de_file);
+  EXPECT_EQ(ReadWhole(de_file), "+1.500000 out| one\n+2.250000 err| two\n");
+  ExpectTwoLinesReadBack(de_file, de_zero);
+
+  std::filesystem::remove(c_file);
+  std::filesystem::remove(de_file);
+  if (!built_in.empty()) std::filesystem::remove_all(built_in);
+}
+
+// A comma decimal point and '.' thousands grouping, as a German std::locale has: built here,
+// so this runs on every machine, installed locales or not.
+struct CommaDecimal : std::numpunct<char> {
+  char do_decimal_point() const override { return ','; }
+  char do_thousands_sep() const override { return '.'; }
+  std::string do_grouping() const override { return "\3"; }
+};
+
+// The same with a global C++ locale (std::locale::global, which iostreams use) with such
+// numbers: the library's own formatting must not go through a stream's locale either.
+TEST(OutputLog, FileTimesIgnoreTheGlobalStreamLocale) {
+  const auto file = std::filesystem::temp_directory_path() / ("fixtures-locale-stream-" + std::to_string(::getpid()) + ".log");
+  std::locale saved = std::locale::global(std::locale(std::locale::classic(), new CommaDecimal));
+  std::ostringstream probe;
+  probe << 1234.5;
+  EXPECT_EQ(probe.str(), "1.234,5");  // the locale is in force
+  const Clock::time_point zero = WriteTwoLines(file);
+  EXPECT_EQ(ReadWhole(file), "+1.500000 out| one\n+2.250000 err| two\n");
+  ExpectTwoLinesReadBack(file, zero);
+  std::locale::global(saved);
+  std::filesystem::remove(file);
 }
 
 }  // namespace

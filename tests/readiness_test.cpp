@@ -3,11 +3,18 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <future>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "fixtures/ports.hpp"
+#include "fixtures/process.hpp"
 #include "fixtures/server.hpp"
+#include "fixtures/socket_client.hpp"
 
 namespace fixtures {
 namespace {
@@ -31,6 +38,14 @@ Error StartError(Server& server) {
   }
   ADD_FAILURE() << "the server started";
   return Error(ErrorKind::kSystem, "");
+}
+
+// What a TCP or Unix socket probe says of a refused connection: strerror's text, in this
+// process's locale (the HTTP probe says "connection refused" itself), lowercased.
+std::string Refused() {
+  std::string text = std::strerror(ECONNREFUSED);
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
 }
 
 int CountLines(const OutputLog& log, const std::string& text) {
@@ -63,14 +78,32 @@ TEST(Readiness, NthOccurrenceOnAChosenStream) {
   EXPECT_THAT(StartError(not_on_out).what(), HasSubstr("line matching /up/ on stdout: not seen"));
 }
 
+// The probe alone, on a child that listens only when told: nothing can listen before the test
+// writes "listen", whatever the scheduling, so a probe that said ready then is wrong.
 TEST(Readiness, TcpAcceptsWaitsForTheListener) {
-  Server server({.command = Helper({"listen-later", "200", "{port}"}),
-                 .ready = TcpAccepts(),
-                 .startup_timeout = kPatience});
-  server.Start();
-  // Ready means listening: the line it prints after listen() must be there, or come at once.
-  server.process().WaitForLine("^listening$", kPatience);
+  PortReservation reserved = ReservePort();
+  Process child({.command = Helper({"listen-when-told", std::to_string(reserved.port())}), .stdin_pipe = true});
+  child.WaitForLine("^waiting$", kPatience);
+  PortMap ports;
+  ports.Set("", reserved.port());
+  ProbeContext context(child, ports, false);
+  Readiness ready = TcpAccepts();
 
+  // Before the listener exists: one attempt (the deadline is already past when it ends), refused.
+  ProbeOutcome before = ready.probe()->Wait(context, Clock::now());
+  EXPECT_EQ(before.status, ProbeOutcome::Status::kTimeout) << before.observation;
+  EXPECT_THAT(before.observation, HasSubstr("port " + std::to_string(reserved.port()) + ": " + Refused() + " (1 attempt)"));
+
+  // Told to listen while the probe retries: it reports ready, and the listener exists.
+  auto after = std::async(std::launch::async, [&] { return ready.probe()->Wait(context, Clock::now() + kPatience); });
+  child.WriteStdin("listen\n", kPatience);
+  ASSERT_EQ(after.wait_for(kPatience), std::future_status::ready);
+  ProbeOutcome outcome = after.get();
+  EXPECT_EQ(outcome.status, ProbeOutcome::Status::kReady) << outcome.observation;
+  EXPECT_NO_THROW(child.WaitForLine("^listening$", kPatience)) << child.FormatTail();
+  EXPECT_NO_THROW(ConnectTcp(reserved.port(), kPatience));  // and it still accepts
+
+  // Through a server: a named port, and a port given by number.
   Server explicit_port({.command = Helper({"listen-later", "0", "{port:x}"}),
                         .ready = AllOf(OutputMatches("listening"), TcpAccepts("x")),
                         .startup_timeout = kPatience});
@@ -111,12 +144,27 @@ TEST(Readiness, HttpRespondsChecksTheBody) {
   server.Start();
   EXPECT_EQ(CountLines(server.log(), "GET /health -> 503"), 2);
 
+  // A body that never matches: the probe, on a server already listening, gets 200 "healthy"
+  // and goes on trying; once the server has logged such an answer, the test cancels the probe
+  // (an event, not a clock) and reads why it was not ready.
   check.body_matches = [](const std::string& body) { return body == "never"; };
-  Server never({.command = {HTTP_HELPER, "{port}"}, .ready = HttpResponds(check), .startup_timeout = 300ms});
-  Error e = StartError(never);
-  EXPECT_EQ(e.kind(), ErrorKind::kTimeout);
-  EXPECT_THAT(e.what(), HasSubstr("with a matching body: port "));
-  EXPECT_THAT(e.what(), HasSubstr("status 200, body did not match (7 bytes)"));
+  check.attempt_timeout = kPatience;  // a slow answer is still an answer, never a timeout here
+  Process http({.command = {HTTP_HELPER, "0"}});
+  auto listening = http.WaitForLine(R"(listening on port (\d+))", kPatience);
+  PortMap ports;
+  ports.Set("", std::stoi(listening.groups.at(1)));
+  Readiness never = HttpResponds(check);
+  EXPECT_THAT(never.probe()->Describe(), HasSubstr("with a matching body"));
+  std::stop_source cancel;
+  auto outcome = std::async(std::launch::async, [&] {
+    return never.probe()->Wait(ProbeContext(http, ports, false, cancel.get_token()), Clock::now() + kPatience);
+  });
+  http.WaitForLine("GET /health -> 200", kPatience);  // it answered "healthy" at least once
+  cancel.request_stop();
+  ASSERT_EQ(outcome.wait_for(kPatience), std::future_status::ready);
+  ProbeOutcome result = outcome.get();
+  EXPECT_EQ(result.status, ProbeOutcome::Status::kCancelled) << result.observation;
+  EXPECT_THAT(result.observation, HasSubstr("status 200, body did not match (7 bytes)"));
 }
 
 TEST(Readiness, CustomCheck) {

@@ -55,6 +55,8 @@ int Usage() {
       "                          of input, exit 0\n"
       "  listen-later MS PORT    print 'starting', wait MS, listen on 127.0.0.1:PORT, print\n"
       "                          'listening', wait\n"
+      "  listen-when-told PORT   print 'waiting', read stdin up to a line 'listen', then\n"
+      "                          listen on 127.0.0.1:PORT, print 'listening', wait\n"
       "  stdin-quit TEXT          ignore SIGTERM, print TEXT, read lines from stdin: 'quit'\n"
       "                          prints 'quit received' on stderr and exits 0; 'close' closes\n"
       "                          stdin and waits; end of input prints 'end of input', exits 4\n"
@@ -93,6 +95,18 @@ void SleepMs(long ms) {
   timespec ts{ms / 1000, (ms % 1000) * 1000000};
   while (::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
+}
+
+// Binds 127.0.0.1:port (SO_REUSEADDR, as a reserved port needs) and listens.
+bool ListenOnLoopback(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 && ::listen(fd, 16) == 0;
 }
 
 int Fail(const char* what) {
@@ -282,15 +296,16 @@ int main(int argc, char** argv) {
   if (command == "listen-later" && argc == 4) {
     WriteLine(1, "starting");
     SleepMs(std::atol(argv[2]));
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<std::uint16_t>(std::atoi(argv[3])));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return Fail("bind");
-    if (::listen(fd, 16) != 0) return Fail("listen");
+    if (!ListenOnLoopback(std::atoi(argv[3]))) return Fail("bind or listen");
+    WriteLine(1, "listening");
+    WaitForever();
+  }
+  if (command == "listen-when-told" && argc == 3) {
+    WriteLine(1, "waiting");
+    char line[256];
+    while (std::fgets(line, sizeof line, stdin) != nullptr && std::string_view(line) != "listen\n") {
+    }
+    if (!ListenOnLoopback(std::atoi(argv[2]))) return Fail("bind or listen");
     WriteLine(1, "listening");
     WaitForever();
   }

@@ -42,7 +42,10 @@ int Usage() {
       "                          ports, keeping up to CONCURRENCY alive; print\n"
       "                          'held PORT T0 T1' per reservation (CLOCK_MONOTONIC ns),\n"
       "                          'collision PORT ...', 'failure PORT ...' and finally\n"
-      "                          'summary started=S collisions=C failures=F max_alive=M'\n"
+      "                          'summary started=S collisions=C failures=F max_alive=M'.\n"
+      "                          Once it holds min(SERVERS, CONCURRENCY) servers the first\n"
+      "                          time, prints 'holding N' and reads a line from stdin before\n"
+      "                          going on (a barrier for the test; end of input goes on too)\n"
       "A fixtures::Error exits 3 (kSystem) or 4 (other kinds), its message on stderr.\n",
       stderr);
   return 2;
@@ -140,6 +143,12 @@ int Worker(int servers, int concurrency) {
     }
     alive.push_back(std::move(running));
     max_alive = std::max(max_alive, alive.size());
+    if (i + 1 == std::min(servers, concurrency)) {
+      // The barrier: the test lets every worker go on only once all hold this many at once.
+      Print("holding " + std::to_string(alive.size()));
+      char line[64];
+      (void)std::fgets(line, sizeof line, stdin);
+    }
   }
   for (auto& running : alive) retire(running);
   Print("summary started=" + std::to_string(started) + " collisions=" + std::to_string(collisions) +
