@@ -240,6 +240,31 @@ TEST(Server, StartTwiceIsAnErrorAndRestartWorks) {
   EXPECT_TRUE(server.running());
 }
 
+// A Server keeps its reserved ports for its lifetime: after Stop() and Start() the port, the
+// base URL and a client made before all still point at the server.
+TEST(Server, RestartKeepsItsReservedPorts) {
+  Server server({.command = {HTTP_HELPER, "{port}"},
+                 .ready = OutputMatches(R"(listening on port (\d+))"),
+                 .startup_timeout = 60s});
+  server.Start();
+  const int port = server.port();
+  const std::string url = server.base_url();
+  auto client = server.http();
+  auto first = client.Get("/hello");
+  ASSERT_TRUE(first) << httplib::to_string(first.error());
+  client.stop();  // closes its kept-alive connection, which would slow the server's exit
+  server.Stop();
+  // Still ours between the runs: no other process (nor this one) can reserve it.
+  EXPECT_FALSE(TryReservePort(port)) << "port " << port << " was released by the stop";
+  server.Start();
+  EXPECT_EQ(server.port(), port);
+  EXPECT_EQ(server.base_url(), url);
+  auto again = client.Get("/hello");  // the client made before the restart
+  ASSERT_TRUE(again) << httplib::to_string(again.error());
+  EXPECT_EQ(again->status, 200);
+  EXPECT_EQ(again->body, "hello");
+}
+
 // The log's lines of one stream, one per line.
 std::string LinesOf(const OutputLog& log, Stream stream) {
   std::string text;
