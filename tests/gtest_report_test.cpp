@@ -296,7 +296,7 @@ TEST(GtestReport, RestartAfterCrashStartsTheServerAgainBeforeTheNextTest) {
   EXPECT_THAT(Block(run.out, "EnvScope.ServerDiesOfSigsegv"), HasSubstr("killed by SIGSEGV during this test"));
   std::string next = Block(run.out, "EnvScope.NeedsTheServer");
   EXPECT_THAT(next, HasSubstr("[ fixtures ] server 'asan' restarted before EnvScope.NeedsTheServer (server 'asan' "
-                              "killed by SIGSEGV during test EnvScope.ServerDiesOfSigsegv); log: "))
+                              "killed by SIGSEGV during test EnvScope.ServerDiesOfSigsegv) on the same port {port}="))
       << run.out;
   EXPECT_THAT(next, HasSubstr("[       OK ] EnvScope.NeedsTheServer"));
 }
