@@ -404,6 +404,10 @@ TEST_P(NoFalseGreen, ANonZeroExitOnStopFailsTheTeardown) {
   EXPECT_EQ(run.status.Describe(), "exited with code 1") << run.out;
   EXPECT_THAT(run.out, HasSubstr("server 'asan' exited with code 3 when stopped (")) << run.out;
   EXPECT_THAT(run.out, HasSubstr("err| exiting with code 3 on SIGTERM")) << run.out;
+  // Unless the options accept that status.
+  auto accepted = RunCleanScopeSuite(scope, "ExitsWithCode3WhenStopped", {{"REPORT_ACCEPT_EXIT3", "1"}});
+  EXPECT_TRUE(accepted.status.success()) << accepted.out;
+  EXPECT_THAT(accepted.out, HasSubstr("[ fixtures ] server 'asan' stopped: exited with code 3")) << accepted.out;
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryScope, NoFalseGreen, ::testing::Values("environment", "suite", "test"),

@@ -29,7 +29,11 @@ fixtures::ServerOptions Options() {
           .ready = fixtures::OutputMatches("listening on port"),
           .startup_timeout = 60s,
           .name = "asan",
-          .restart_after_crash = Is("REPORT_RESTART", "1")};
+          .restart_after_crash = Is("REPORT_RESTART", "1"),
+          // REPORT_ACCEPT_EXIT3=1: exit code 3 is how this server answers a stop.
+          .accept_stop_status = Is("REPORT_ACCEPT_EXIT3", "1")
+                                    ? [](const fixtures::ExitStatus& status) { return status.exited() && status.code() == 3; }
+                                    : std::function<bool(const fixtures::ExitStatus&)>()};
 }
 
 fixtures::Server* environment_server =

@@ -265,6 +265,79 @@ TEST(Server, RestartKeepsItsReservedPorts) {
   EXPECT_EQ(again->body, "hello");
 }
 
+// Stop() returns the status; last_stop() says whether the stop caused it.
+TEST(ServerStop, LastStopJudgesTheStatus) {
+  auto asan = [](std::function<bool(const ExitStatus&)> accept = {}) {
+    return ServerOptions{.command = {ASAN_SERVER, "{port}"},
+                         .ready = OutputMatches("listening on port"),
+                         .startup_timeout = 120s,
+                         .accept_stop_status = std::move(accept)};
+  };
+  auto get = [](Server& server, const std::string& path) {
+    auto client = server.http();
+    return client.Get(path);
+  };
+  using Verdict = StopResult::Verdict;
+  {
+    Server server(asan());
+    server.Start();
+    EXPECT_FALSE(server.last_stop().has_value());
+    ASSERT_TRUE(get(server, "/ok"));
+    EXPECT_EQ(server.Stop().Describe(), "exited with code 0");
+    ASSERT_TRUE(server.last_stop().has_value());
+    EXPECT_EQ(server.last_stop()->verdict, Verdict::kStopped);
+    EXPECT_TRUE(server.last_stop()->expected());
+    EXPECT_EQ(server.last_stop()->Describe(), "stopped: exited with code 0");
+  }
+  {
+    Server server(asan());
+    server.Start();
+    ASSERT_TRUE(get(server, "/crash-on-stop"));
+    EXPECT_EQ(server.Stop().Describe(), "killed by SIGSEGV");
+    EXPECT_EQ(server.last_stop()->verdict, Verdict::kCrashedDuringStop);
+    EXPECT_FALSE(server.last_stop()->expected());
+    EXPECT_EQ(server.last_stop()->Describe("here"),
+              "crashed before or during the stop (here): killed by SIGSEGV, a signal the stop did not send (it sent "
+              "SIGTERM)");
+  }
+  {
+    Server server(asan());
+    server.Start();
+    ASSERT_TRUE(get(server, "/exit-3-on-stop"));
+    EXPECT_EQ(server.Stop().Describe(), "exited with code 3");
+    EXPECT_EQ(server.last_stop()->verdict, Verdict::kStatusNotAccepted);
+  }
+  {
+    Server server(asan([](const ExitStatus& status) { return status.exited() && status.code() == 3; }));
+    server.Start();
+    ASSERT_TRUE(get(server, "/exit-3-on-stop"));
+    EXPECT_EQ(server.Stop().Describe(), "exited with code 3");
+    EXPECT_EQ(server.last_stop()->verdict, Verdict::kStopped);
+  }
+  {
+    Server server(asan());
+    server.Start();
+    EXPECT_FALSE(get(server, "/segv"));
+    ASSERT_TRUE(server.WaitForExit(120s).has_value());
+    EXPECT_EQ(server.Stop().Describe(), "killed by SIGSEGV");
+    EXPECT_EQ(server.last_stop()->verdict, Verdict::kExitedBeforeStop);
+    EXPECT_EQ(server.last_stop()->Describe(), "crashed before the stop: killed by SIGSEGV");
+    server.Start();  // a new run has no stop yet
+    EXPECT_FALSE(server.last_stop().has_value());
+  }
+  {
+    // SIGKILL is the stop's own signal once it escalated to it.
+    Server server({.command = {FIXTURES_HELPER, "ignore-term", "up"},
+                   .ready = OutputMatches("up"),
+                   .startup_timeout = 60s,
+                   .stop = {.signal = SIGTERM, .grace = 100ms}});
+    server.Start();
+    EXPECT_EQ(server.Stop().Describe(), "killed by SIGKILL");
+    EXPECT_EQ(server.last_stop()->verdict, Verdict::kStopped);
+    EXPECT_EQ(server.last_stop()->signals_sent, "SIGTERM, SIGKILL");
+  }
+}
+
 // The log's lines of one stream, one per line.
 std::string LinesOf(const OutputLog& log, Stream stream) {
   std::string text;
