@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
@@ -394,9 +396,178 @@ TEST(GtestReport, RestartAfterCrashStartsTheServerAgainBeforeTheNextTest) {
   EXPECT_THAT(Block(run.out, "EnvScope.ServerDiesOfSigsegv"), HasSubstr("killed by SIGSEGV during this test"));
   std::string next = Block(run.out, "EnvScope.NeedsTheServer");
   EXPECT_THAT(next, HasSubstr("[ fixtures ] server 'asan' restarted before EnvScope.NeedsTheServer (server 'asan' "
-                              "killed by SIGSEGV during test EnvScope.ServerDiesOfSigsegv); log: "))
+                              "killed by SIGSEGV during test EnvScope.ServerDiesOfSigsegv) on the same port {port}="))
       << run.out;
   EXPECT_THAT(next, HasSubstr("[       OK ] EnvScope.NeedsTheServer"));
+}
+
+// --- No false green: crashes at the edges of tests, statuses of stops, throwing set-up, restarts ---
+
+// scope_suite in `scope` running `tests` ("A:B"), as RunScopeSuite, but with the variables that
+// would change what the child runs or prints (GTEST_FILTER, GTEST_OUTPUT, a shared directory...)
+// removed from its environment, so the parent's own settings do not leak into it.
+SuiteRun RunCleanScopeSuite(const std::string& scope, const std::string& tests,
+                            std::vector<std::pair<std::string, std::string>> env = {}) {
+  static const std::set<std::string> kCleared = {"GTEST_FILTER", "GTEST_BRIEF",  "GTEST_SHUFFLE",
+                                                 "GTEST_REPEAT", "GTEST_OUTPUT", "FIXTURES_SHARED_DIR"};
+  std::vector<std::pair<std::string, std::string>> full;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    std::string text = *entry;
+    auto eq = text.find('=');
+    if (eq == std::string::npos || kCleared.contains(text.substr(0, eq))) continue;
+    full.emplace_back(text.substr(0, eq), text.substr(eq + 1));
+  }
+  full.emplace_back("GTEST_COLOR", "no");
+  full.emplace_back("REPORT_SCOPE", scope);
+  for (auto& kv : env) full.push_back(std::move(kv));
+  std::string filter;
+  std::size_t start = 0;
+  while (start <= tests.size()) {
+    auto end = std::min(tests.find(':', start), tests.size());
+    filter += (filter.empty() ? "" : ":") + FixtureOf(scope) + "." + tests.substr(start, end - start);
+    start = end + 1;
+  }
+  Process suite({.command = {SCOPE_SUITE, "--gtest_filter=" + filter}, .env = full, .inherit_env = false,
+                 .name = "scope_suite"});
+  SuiteRun run;
+  auto result = suite.WaitFor(600s);
+  if (!result) {
+    ADD_FAILURE() << "scope_suite --gtest_filter=" << filter << " did not finish:\n" << suite.FormatTail(40);
+    return run;
+  }
+  run.status = *result;
+  for (const auto& line : suite.log().Lines()) {
+    if (line.stream == Stream::kOut || line.stream == Stream::kErr) run.out += line.text + "\n";
+  }
+  return run;
+}
+
+class NoFalseGreen : public ::testing::TestWithParam<std::string> {};
+
+// The test's last statement is a request that kills the server: the client gets a read error
+// and the test ends before the exit is published. It is the last test of the binary.
+TEST_P(NoFalseGreen, ACrashInTheLastStatementOfTheLastTestFailsThatTest) {
+  const std::string scope = GetParam(), fixture = FixtureOf(scope);
+  for (int i = 0; i < 3; ++i) {
+    SCOPED_TRACE("run " + std::to_string(i + 1) + " of 3");
+    auto run = RunCleanScopeSuite(scope, "Passes:CrashesInItsLastStatement");
+    EXPECT_EQ(run.status.Describe(), "exited with code 1") << run.out;
+    std::string block = Block(run.out, fixture + ".CrashesInItsLastStatement");
+    EXPECT_THAT(block, HasSubstr("[  FAILED  ] " + fixture + ".CrashesInItsLastStatement")) << run.out;
+    EXPECT_THAT(block, HasSubstr("server 'asan' killed by SIGSEGV during this test")) << run.out;
+    EXPECT_THAT(block, HasSubstr("err| about to die of SIGSEGV")) << run.out;
+    EXPECT_THAT(block, HasSubstr("cli| http GET /segv")) << run.out;
+    EXPECT_THAT(run.out, Not(HasSubstr("stopped: killed by SIGSEGV"))) << run.out;
+  }
+}
+
+// The server dies after the last test ended, before the teardown that would stop it.
+TEST_P(NoFalseGreen, ACrashAfterTheLastTestFailsTheTeardown) {
+  const std::string scope = GetParam(), fixture = FixtureOf(scope);
+  auto run = RunCleanScopeSuite(scope, "Passes", {{"REPORT_CRASH_BEFORE_TEARDOWN", "1"}});
+  EXPECT_EQ(run.status.Describe(), "exited with code 1") << run.out;
+  EXPECT_THAT(run.out, HasSubstr("err| about to die of SIGSEGV")) << run.out;
+  if (scope == "test") {  // its teardown is part of the test: the crash is during the test
+    EXPECT_THAT(Block(run.out, fixture + ".Passes"), HasSubstr("server 'asan' killed by SIGSEGV during this test"))
+        << run.out;
+    return;
+  }
+  const char* teardown = scope == "environment" ? "environment teardown" : "TearDownTestSuite";
+  EXPECT_THAT(run.out, HasSubstr(std::string("server 'asan' crashed before the stop (") + teardown +
+                                 "): killed by SIGSEGV after the last test"))
+      << run.out;
+  EXPECT_THAT(run.out, HasSubstr("command: " ASAN_SERVER)) << run.out;
+}
+
+// The server dies of SIGSEGV while the teardown's SIGTERM is handled: not the stop's doing.
+TEST_P(NoFalseGreen, ACrashDuringTheStopFailsTheTeardown) {
+  const std::string scope = GetParam(), fixture = FixtureOf(scope);
+  auto run = RunCleanScopeSuite(scope, "CrashesWhenStopped");
+  EXPECT_EQ(run.status.Describe(), "exited with code 1") << run.out;
+  const char* teardown = scope == "environment" ? "environment teardown"
+                         : scope == "suite"     ? "TearDownTestSuite"
+                                                : "TearDown";
+  EXPECT_THAT(run.out, HasSubstr(std::string("server 'asan' crashed before or during the stop (") + teardown +
+                                 "): killed by SIGSEGV, a signal the stop did not send (it sent SIGTERM)"))
+      << run.out;
+  EXPECT_THAT(run.out, HasSubstr("err| crashing on SIGTERM")) << run.out;
+  EXPECT_THAT(run.out, Not(HasSubstr("stopped: killed by SIGSEGV"))) << run.out;
+  if (scope == "test") {
+    EXPECT_THAT(Block(run.out, fixture + ".CrashesWhenStopped"), HasSubstr("[  FAILED  ] "));
+  }
+}
+
+// A server that answers the stop with a non-zero exit code fails the teardown.
+TEST_P(NoFalseGreen, ANonZeroExitOnStopFailsTheTeardown) {
+  const std::string scope = GetParam();
+  auto run = RunCleanScopeSuite(scope, "ExitsWithCode3WhenStopped");
+  EXPECT_EQ(run.status.Describe(), "exited with code 1") << run.out;
+  EXPECT_THAT(run.out, HasSubstr("server 'asan' exited with code 3 when stopped (")) << run.out;
+  EXPECT_THAT(run.out, HasSubstr("err| exiting with code 3 on SIGTERM")) << run.out;
+  // Unless the options accept that status.
+  auto accepted = RunCleanScopeSuite(scope, "ExitsWithCode3WhenStopped", {{"REPORT_ACCEPT_EXIT3", "1"}});
+  EXPECT_TRUE(accepted.status.success()) << accepted.out;
+  EXPECT_THAT(accepted.out, HasSubstr("[ fixtures ] server 'asan' stopped: exited with code 3")) << accepted.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryScope, NoFalseGreen, ::testing::Values("environment", "suite", "test"),
+                         [](const ::testing::TestParamInfo<std::string>& param) { return param.param; });
+
+// Users put real set-up into a suite's Options(): when it throws, every test of the suite fails
+// with the exception (never skipped), and so does each test run alone (as ctest runs them).
+TEST(GtestReport, SuiteOptionsThatThrowFailEveryTestOfTheSuite) {
+  auto run = RunCleanScopeSuite("suite", "Passes:NeedsTheServer", {{"REPORT_OPTIONS_THROW", "1"}});
+  EXPECT_EQ(run.status.Describe(), "exited with code 1") << run.out;
+  for (const char* test : {"SuiteScope.Passes", "SuiteScope.NeedsTheServer"}) {
+    std::string block = Block(run.out, test);
+    EXPECT_THAT(block, HasSubstr(std::string("[  FAILED  ] ") + test)) << run.out;
+    EXPECT_THAT(block, HasSubstr("std::runtime_error")) << run.out;
+    EXPECT_THAT(block, HasSubstr("cannot create the test database")) << run.out;
+  }
+  EXPECT_THAT(run.out, Not(HasSubstr("SKIPPED"))) << run.out;
+  EXPECT_THAT(run.out, Not(HasSubstr("cli| http GET"))) << run.out;  // no body ran
+  auto alone = RunCleanScopeSuite("suite", "Passes", {{"REPORT_OPTIONS_THROW", "1"}});
+  EXPECT_EQ(alone.status.Describe(), "exited with code 1") << alone.out;
+  EXPECT_THAT(alone.out, HasSubstr("[  FAILED  ] SuiteScope.Passes")) << alone.out;
+  EXPECT_THAT(alone.out, Not(HasSubstr("SKIPPED"))) << alone.out;
+}
+
+TEST(GtestReport, TestOptionsThatThrowFailTheTest) {
+  auto run = RunCleanScopeSuite("test", "Passes:NeedsTheServer", {{"REPORT_OPTIONS_THROW", "1"}});
+  EXPECT_EQ(run.status.Describe(), "exited with code 1") << run.out;
+  for (const char* test : {"TestScope.Passes", "TestScope.NeedsTheServer"}) {
+    std::string block = Block(run.out, test);
+    EXPECT_THAT(block, HasSubstr(std::string("[  FAILED  ] ") + test)) << run.out;
+    EXPECT_THAT(block, HasSubstr("cannot create the test database")) << run.out;
+  }
+  EXPECT_THAT(run.out, Not(HasSubstr("SKIPPED"))) << run.out;
+}
+
+TEST(GtestReport, EnvironmentOptionsThatThrowFailTheBinary) {
+  // The options are made at namespace scope, before main: the binary ends there, loudly.
+  auto run = RunCleanScopeSuite("environment", "Passes", {{"REPORT_OPTIONS_THROW", "1"}});
+  EXPECT_FALSE(run.status.success()) << run.out;
+  EXPECT_THAT(run.out, HasSubstr("std::runtime_error")) << run.out;
+  EXPECT_THAT(run.out, HasSubstr("cannot create the test database")) << run.out;
+  EXPECT_THAT(run.out, Not(HasSubstr("[  PASSED  ]"))) << run.out;
+}
+
+// A restart keeps the server's reserved ports: a port, a base_url or a client kept from before
+// still points at the server.
+TEST(GtestReport, RestartAfterCrashKeepsThePort) {
+  for (std::string scope : {"environment", "suite"}) {
+    SCOPED_TRACE(scope);
+    const std::string fixture = FixtureOf(scope);
+    auto run = RunCleanScopeSuite(scope, "KeepsAPortAndAClient:ServerDiesOfSigsegv:HasTheSamePortAndTheKeptClientWorks",
+                                  {{"REPORT_RESTART", "1"}});
+    EXPECT_EQ(run.status.Describe(), "exited with code 1") << run.out;  // the crash fails its test
+    std::string next = Block(run.out, fixture + ".HasTheSamePortAndTheKeptClientWorks");
+    EXPECT_THAT(next, HasSubstr("[       OK ] ")) << run.out;
+    EXPECT_THAT(next, HasSubstr("[ fixtures ] server 'asan' restarted before " + fixture +
+                                ".HasTheSamePortAndTheKeptClientWorks (server 'asan' killed by SIGSEGV during test " +
+                                fixture + ".ServerDiesOfSigsegv) on the same port {port}="))
+        << run.out;
+  }
 }
 
 // --- One server across test processes, as ctest runs them with fixtures_add_test(... SHARED_SERVER) ---

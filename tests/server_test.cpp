@@ -258,6 +258,104 @@ TEST(Server, StartTwiceIsAnErrorAndRestartWorks) {
   EXPECT_TRUE(server.running());
 }
 
+// A Server keeps its reserved ports for its lifetime: after Stop() and Start() the port, the
+// base URL and a client made before all still point at the server.
+TEST(Server, RestartKeepsItsReservedPorts) {
+  Server server({.command = {HTTP_HELPER, "{port}"},
+                 .ready = OutputMatches(R"(listening on port (\d+))"),
+                 .startup_timeout = 60s});
+  server.Start();
+  const int port = server.port();
+  const std::string url = server.base_url();
+  auto client = server.http();
+  auto first = client.Get("/hello");
+  ASSERT_TRUE(first) << httplib::to_string(first.error());
+  client.stop();  // closes its kept-alive connection, which would slow the server's exit
+  server.Stop();
+  // Still ours between the runs: no other process (nor this one) can reserve it.
+  EXPECT_FALSE(TryReservePort(port)) << "port " << port << " was released by the stop";
+  server.Start();
+  EXPECT_EQ(server.port(), port);
+  EXPECT_EQ(server.base_url(), url);
+  auto again = client.Get("/hello");  // the client made before the restart
+  ASSERT_TRUE(again) << httplib::to_string(again.error());
+  EXPECT_EQ(again->status, 200);
+  EXPECT_EQ(again->body, "hello");
+}
+
+// Stop() returns the status; last_stop() says whether the stop caused it.
+TEST(ServerStop, LastStopJudgesTheStatus) {
+  auto asan = [](std::function<bool(const ExitStatus&)> accept = {}) {
+    return ServerOptions{.command = {ASAN_SERVER, "{port}"},
+                         .ready = OutputMatches("listening on port"),
+                         .startup_timeout = 120s,
+                         .accept_stop_status = std::move(accept)};
+  };
+  auto get = [](Server& server, const std::string& path) {
+    auto client = server.http();
+    return client.Get(path);
+  };
+  using Verdict = StopResult::Verdict;
+  {
+    Server server(asan());
+    server.Start();
+    EXPECT_FALSE(server.last_stop().has_value());
+    ASSERT_TRUE(get(server, "/ok"));
+    EXPECT_EQ(server.Stop().Describe(), "exited with code 0");
+    ASSERT_TRUE(server.last_stop().has_value());
+    EXPECT_EQ(server.last_stop()->verdict, Verdict::kStopped);
+    EXPECT_TRUE(server.last_stop()->expected());
+    EXPECT_EQ(server.last_stop()->Describe(), "stopped: exited with code 0");
+  }
+  {
+    Server server(asan());
+    server.Start();
+    ASSERT_TRUE(get(server, "/crash-on-stop"));
+    EXPECT_EQ(server.Stop().Describe(), "killed by SIGSEGV");
+    EXPECT_EQ(server.last_stop()->verdict, Verdict::kCrashedDuringStop);
+    EXPECT_FALSE(server.last_stop()->expected());
+    EXPECT_EQ(server.last_stop()->Describe("here"),
+              "crashed before or during the stop (here): killed by SIGSEGV, a signal the stop did not send (it sent "
+              "SIGTERM)");
+  }
+  {
+    Server server(asan());
+    server.Start();
+    ASSERT_TRUE(get(server, "/exit-3-on-stop"));
+    EXPECT_EQ(server.Stop().Describe(), "exited with code 3");
+    EXPECT_EQ(server.last_stop()->verdict, Verdict::kStatusNotAccepted);
+  }
+  {
+    Server server(asan([](const ExitStatus& status) { return status.exited() && status.code() == 3; }));
+    server.Start();
+    ASSERT_TRUE(get(server, "/exit-3-on-stop"));
+    EXPECT_EQ(server.Stop().Describe(), "exited with code 3");
+    EXPECT_EQ(server.last_stop()->verdict, Verdict::kStopped);
+  }
+  {
+    Server server(asan());
+    server.Start();
+    EXPECT_FALSE(get(server, "/segv"));
+    ASSERT_TRUE(server.WaitForExit(120s).has_value());
+    EXPECT_EQ(server.Stop().Describe(), "killed by SIGSEGV");
+    EXPECT_EQ(server.last_stop()->verdict, Verdict::kExitedBeforeStop);
+    EXPECT_EQ(server.last_stop()->Describe(), "crashed before the stop: killed by SIGSEGV");
+    server.Start();  // a new run has no stop yet
+    EXPECT_FALSE(server.last_stop().has_value());
+  }
+  {
+    // SIGKILL is the stop's own signal once it escalated to it.
+    Server server({.command = {FIXTURES_HELPER, "ignore-term", "up"},
+                   .ready = OutputMatches("up"),
+                   .startup_timeout = 60s,
+                   .stop = {.signal = SIGTERM, .grace = 100ms}});
+    server.Start();
+    EXPECT_EQ(server.Stop().Describe(), "killed by SIGKILL");
+    EXPECT_EQ(server.last_stop()->verdict, Verdict::kStopped);
+    EXPECT_EQ(server.last_stop()->signals_sent, "SIGTERM, SIGKILL");
+  }
+}
+
 // The log's lines of one stream, one per line.
 std::string LinesOf(const OutputLog& log, Stream stream) {
   std::string text;

@@ -6,6 +6,8 @@
 //   GET /segv      -> the server dies of SIGSEGV (the sanitizer's handler is put back first)
 //   GET /warn      -> writes a "runtime error:" line (as UBSan does) and goes on
 //   GET /hostile   -> writes hostile bytes on stderr (see hostile.hpp)
+//   GET /crash-on-stop  -> answers; SIGTERM then kills it with SIGSEGV (a crash during the stop)
+//   GET /exit-3-on-stop -> answers; SIGTERM then ends it with exit code 3
 // Every request is logged on stderr; SIGTERM ends it with exit(0), so LeakSanitizer runs.
 #include <httplib.h>
 #include <signal.h>
@@ -21,6 +23,9 @@
 namespace {
 
 void* volatile g_sink;  // keeps the compiler from removing the faulty accesses
+
+enum class OnStop { kExit0, kSegv, kExit3 };
+std::atomic<OnStop> g_on_stop{OnStop::kExit0};
 
 }  // namespace
 
@@ -67,6 +72,14 @@ int main(int argc, char** argv) {
     std::fflush(stderr);
     res.set_content("written", "text/plain");
   });
+  server.Get("/crash-on-stop", [](const httplib::Request&, httplib::Response& res) {
+    g_on_stop = OnStop::kSegv;
+    res.set_content("will crash on SIGTERM", "text/plain");
+  });
+  server.Get("/exit-3-on-stop", [](const httplib::Request&, httplib::Response& res) {
+    g_on_stop = OnStop::kExit3;
+    res.set_content("will exit 3 on SIGTERM", "text/plain");
+  });
   server.set_logger([](const httplib::Request& req, const httplib::Response& res) {
     std::fprintf(stderr, "%s %s -> %d\n", req.method.c_str(), req.path.c_str(), res.status);
   });
@@ -84,6 +97,15 @@ int main(int argc, char** argv) {
     int sig = 0;
     sigwait(&set, &sig);
     std::fprintf(stderr, "got SIGTERM, stopping\n");
+    if (g_on_stop == OnStop::kSegv) {
+      std::fprintf(stderr, "crashing on SIGTERM\n");
+      ::signal(SIGSEGV, SIG_DFL);
+      ::raise(SIGSEGV);
+    }
+    if (g_on_stop == OnStop::kExit3) {
+      std::fprintf(stderr, "exiting with code 3 on SIGTERM\n");
+      std::_Exit(3);
+    }
     while (!server.is_running() && !listen_returned) std::this_thread::yield();
     server.stop();
   });
