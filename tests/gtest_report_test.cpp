@@ -510,6 +510,18 @@ TEST_P(NoFalseGreen, ANonZeroExitOnStopFailsTheTeardown) {
   EXPECT_THAT(accepted.out, HasSubstr("[ fixtures ] server 'asan' stopped: exited with code 3")) << accepted.out;
 }
 
+// A bad stop is not hidden by a Start that follows it in the same test.
+TEST_P(NoFalseGreen, ACrashDuringAStopInATestIsNotHiddenByARestart) {
+  const std::string scope = GetParam(), fixture = FixtureOf(scope);
+  auto run = RunCleanScopeSuite(scope, "CrashesWhenStoppedThenRestarts");
+  EXPECT_EQ(run.status.Describe(), "exited with code 1") << run.out;
+  std::string block = Block(run.out, fixture + ".CrashesWhenStoppedThenRestarts");
+  EXPECT_THAT(block, HasSubstr("server 'asan' crashed before or during the stop (Server::Stop() during this test, "
+                               "before a restart): killed by SIGSEGV"))
+      << run.out;
+  EXPECT_THAT(block, HasSubstr("[  FAILED  ] ")) << run.out;
+}
+
 INSTANTIATE_TEST_SUITE_P(EveryScope, NoFalseGreen, ::testing::Values("environment", "suite", "test"),
                          [](const ::testing::TestParamInfo<std::string>& param) { return param.param; });
 

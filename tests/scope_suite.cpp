@@ -118,6 +118,12 @@ class TestScope : public fixtures::ServerTest {
   TEST_F(Fixture, CrashesInItsLastStatement) { (void)server().http().Get("/segv"); }      \
   TEST_F(Fixture, CrashesWhenStopped) { Get(server(), "/crash-on-stop"); }                \
   TEST_F(Fixture, ExitsWithCode3WhenStopped) { Get(server(), "/exit-3-on-stop"); }        \
+  TEST_F(Fixture, CrashesWhenStoppedThenRestarts) {                                       \
+    Get(server(), "/crash-on-stop");                                                      \
+    server().Stop();                                                                      \
+    server().Start();                                                                     \
+    Get(server(), "/ok");                                                                 \
+  }                                                                                       \
   TEST_F(Fixture, HasTheSamePortAndTheKeptClientWorks) {                                  \
     ASSERT_TRUE(kept_port && kept_client) << "run KeepsAPortAndAClient first";            \
     EXPECT_EQ(server().port(), *kept_port);                                               \

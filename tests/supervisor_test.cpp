@@ -6,7 +6,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
+#include <sstream>
 #include <iterator>
 #include <random>
 #include <string>
@@ -58,6 +61,29 @@ std::string RandomToken() {
   return std::to_string(random()) + "-" + std::to_string(random());
 }
 
+// True when this process could make a cgroup v2 under its own (as the library would).
+bool CanMakeCgroups() {
+  std::string own;
+  std::istringstream cgroups(ReadProcFile("/proc/self/cgroup"));
+  for (std::string line; std::getline(cgroups, line);) {
+    if (line.rfind("0::", 0) == 0) own = line.substr(3);
+  }
+  std::istringstream mounts(ReadProcFile("/proc/self/mountinfo"));
+  for (std::string line; !own.empty() && std::getline(mounts, line);) {
+    auto dash = line.find(" - ");
+    if (dash == std::string::npos || line.compare(dash + 3, 8, "cgroup2 ") != 0) continue;
+    std::istringstream fields(line.substr(0, dash));
+    std::string id, parent, devices, root, mount_point;
+    fields >> id >> parent >> devices >> root >> mount_point;
+    if (root != "/") continue;
+    std::string probe = mount_point + (own == "/" ? "" : own) + "/probe-" + std::to_string(::getpid());
+    if (::mkdir(probe.c_str(), 0755) != 0) return false;
+    ::rmdir(probe.c_str());
+    return ::access((mount_point + (own == "/" ? "" : own) + "/cgroup.procs").c_str(), W_OK) == 0;
+  }
+  return false;
+}
+
 struct DeathCase {
   const char* how;       // spawner's way to die
   int signal;            // what it dies of
@@ -85,6 +111,15 @@ TEST_P(TestProcessDeath, LeavesNoDescendantBehind) {
   ASSERT_FALSE(ProcessesWith(entry).empty());
   const int escaped = std::stoi(ready.groups[1]);
   ASSERT_EQ(::kill(escaped, 0), 0) << "the escaped grandchild " << escaped << " is not running";
+  // The containment asked for is the one used (where the machine allows cgroups).
+  const bool in_cgroup = ReadProcFile("/proc/" + std::to_string(escaped) + "/cgroup").find("/fixtures-") != std::string::npos;
+  if (std::string(death.cgroup) == "0") {
+    EXPECT_FALSE(in_cgroup) << "FIXTURES_CGROUP=0 still made a cgroup";
+  } else if (CanMakeCgroups()) {
+    EXPECT_TRUE(in_cgroup) << "cgroups can be made here, but the grandchild is not in one of ours";
+  } else {
+    ::testing::Test::RecordProperty("containment", "no cgroup v2 can be made here: the token path was tested");
+  }
   spawner.WriteStdin("die now\n", kPatience);
   auto status = spawner.WaitFor(kPatience);
   ASSERT_TRUE(status.has_value()) << spawner.FormatTail();
