@@ -154,7 +154,9 @@ TEST(Daemon, APidFileThatNeverNamesItFailsTheStartSayingSo) {
     FAIL() << "started without its pid file";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kExitedBeforeReady) << e.what();
-    EXPECT_THAT(e.what(), HasSubstr("did not name a running process of it within 1s"));
+    EXPECT_THAT(e.what(), HasSubstr("(its pid file " + pid_file.parent_path().string() + "/never-" +
+                                    std::to_string(server.port()) + ".pid did not name a running process of it within " +
+                                    DescribeTimeout(1s).substr(0, DescribeTimeout(1s).find(' ')) + ")"));
     EXPECT_THAT(e.what(), HasSubstr("never-" + std::to_string(server.port()) + ".pid"));
   }
   EXPECT_FALSE(server.running());
