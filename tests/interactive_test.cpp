@@ -62,7 +62,7 @@ TEST(Interactive, ExpectTimeoutSaysWhatArrivedAndSuggestsPty) {
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kTimeout);
     std::string what = e.what();
-    EXPECT_THAT(what, HasSubstr("repl`: no output matching /never/ in time (timeout 0.2s)"));
+    EXPECT_THAT(what, HasSubstr("repl`: no output matching /never/ in time (timeout 200ms)"));
     EXPECT_THAT(what, HasSubstr(R"(received and not consumed: " answer\x0A> ")"));
     EXPECT_THAT(what, HasSubstr("try InteractiveOptions::pty = true"));
   }
