@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "fixtures/process.hpp"
+#include "log_record.hpp"  // internal: the reader of log files (a shared server's follower)
 
 namespace fixtures {
 namespace {
@@ -171,8 +172,9 @@ Clock::time_point WriteTwoLines(const std::filesystem::path& file) {
 
 // Checks that `file`, as written by WriteTwoLines, reads back with its times and streams.
 void ExpectTwoLinesReadBack(const std::filesystem::path& file, Clock::time_point zero) {
-  OutputLog follower(OutputLog::FollowedFile{file, zero});
-  follower.Refresh();
+  OutputLog follower(OutputLogOptions{}, zero, OutputLog::NoteSink{file, {}});
+  const std::string records = ReadWhole(file);
+  EXPECT_EQ(detail::AppendLogRecords(follower, records, zero), records.size());
   auto lines = follower.Lines();
   ASSERT_EQ(lines.size(), 2u) << OutputLog::Format(lines, zero);
   EXPECT_EQ(lines[0].text, "one");
