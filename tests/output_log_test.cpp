@@ -1,9 +1,15 @@
 #include "fixtures/output_log.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <future>
 
 #include <clocale>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <locale>
 #include <optional>
@@ -14,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "fixtures/process.hpp"
+#include "log_record.hpp"  // internal: the reader of log files (a shared server's follower)
 
 namespace fixtures {
 namespace {
@@ -146,6 +153,85 @@ TEST(OutputLog, CloseEndsAWaitAtOnce) {
   EXPECT_EQ(result.closed_reason, "exited with code 3");
 }
 
+// A log fed with lines read elsewhere (a shared server's file): each keeps its stream, its
+// newline mark and its time (never before the line before it); notes go to the sink, not
+// into memory, so they come back in file order like any other line.
+TEST(OutputLog, LinesReadElsewhereKeepTheirTimesAndNotesGoToTheSink) {
+  const Clock::time_point zero = Clock::now() - 10s;
+  std::vector<std::string> notes;
+  OutputLog log(OutputLogOptions{.max_line_bytes = 4}, zero,
+                OutputLog::NoteSink{"shared.log", [&](Stream stream, std::string_view text, Clock::time_point) {
+                                      notes.push_back(std::string(StreamName(stream)) + " " + std::string(text));
+                                    }});
+  EXPECT_EQ(log.file(), "shared.log");
+  EXPECT_EQ(log.start_time(), zero);
+  log.AppendLine(Stream::kErr, "part", false, zero + 2s);
+  log.AppendLine(Stream::kClient, "http", true, zero + 1s);  // earlier: moved to the line before's
+  log.AppendLine(Stream::kOut, "longer", true, zero + 3s);   // cut at max_line_bytes
+  log.Note("[ RUN      ] A.B");
+  log.ClientNote("http GET /");
+  EXPECT_THAT(notes, ElementsAre("sys [ RUN      ] A.B", "cli http GET /"));
+  auto lines = log.Lines();
+  ASSERT_EQ(lines.size(), 4u) << OutputLog::Format(lines, zero);
+  EXPECT_EQ(OutputLog::Format(lines, zero),
+            "+2.000000s err~ part\n+2.000000s cli| http\n+3.000000s out~ long\n+3.000000s out| er\n");
+  EXPECT_EQ(log.WaitForLine("^er$", 0s).status, WaitForLineResult::Status::kMatched);
+}
+
+// The file is written outside the log's lock: a waiter gets the lines already stored while
+// the write of them is blocked (here on a FIFO nobody reads yet, a disk that does not keep
+// up), and the file still gets every record, in order.
+TEST(OutputLog, AWaiterIsNotHeldBehindTheFileWrite) {
+  auto fifo = std::filesystem::temp_directory_path() / ("fixtures-slow-log-" + std::to_string(::getpid()));
+  std::filesystem::remove(fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);  // so the log's open does not block
+  ASSERT_GE(reader, 0) << std::strerror(errno);
+  std::string flood;
+  constexpr int kLines = 100000;  // ~2.5 MB of records: far beyond a pipe's buffer
+  for (int i = 0; i < kLines; ++i) flood += "line " + std::to_string(i) + "\n";
+  std::string drained;
+  std::thread drainer;
+  {
+    OutputLog log(OutputLogOptions{.file = fifo});
+    std::atomic<bool> appended{false};
+    std::thread appender([&] {
+      log.Append(Stream::kOut, flood);
+      appended = true;
+    });
+    auto waited = std::async(std::launch::async, [&] {
+      auto result = log.WaitForLine("^line " + std::to_string(kLines - 1) + "$", 120s);
+      return std::make_pair(result.status, appended.load());
+    });
+    const bool returned = waited.wait_for(120s) == std::future_status::ready;  // bounds a failure only
+    EXPECT_TRUE(returned) << "the waiter waited for the file";
+    // Drain the FIFO to its end (the log closes it when it goes).
+    ::fcntl(reader, F_SETFL, 0);
+    drainer = std::thread([&] {
+      char buffer[65536];
+      ssize_t n;
+      while ((n = ::read(reader, buffer, sizeof buffer)) > 0 || (n < 0 && errno == EINTR)) {
+        if (n > 0) drained.append(buffer, static_cast<std::size_t>(n));
+      }
+    });
+    auto [status, appended_then] = waited.get();
+    EXPECT_EQ(status, WaitForLineResult::Status::kMatched);
+    EXPECT_FALSE(appended_then) << "the write could not have ended: nobody read the FIFO yet";
+    appender.join();
+  }
+  drainer.join();
+  ::close(reader);
+  std::filesystem::remove(fifo);
+  std::istringstream records(drained);
+  std::string record;
+  int count = 0;
+  while (std::getline(records, record)) {
+    ASSERT_THAT(record, ::testing::EndsWith(" out| line " + std::to_string(count))) << "record " << count;
+    ++count;
+  }
+  EXPECT_EQ(count, kLines);
+}
+
 TEST(OutputLog, FormatEscapesControlBytesAndInvalidUtf8) {
   OutputLog log;
   log.Append(Stream::kOut, std::string("a\0b\r\xFF \xC3\xA9 \t\n", 11));
@@ -171,8 +257,9 @@ Clock::time_point WriteTwoLines(const std::filesystem::path& file) {
 
 // Checks that `file`, as written by WriteTwoLines, reads back with its times and streams.
 void ExpectTwoLinesReadBack(const std::filesystem::path& file, Clock::time_point zero) {
-  OutputLog follower(OutputLog::FollowedFile{file, zero});
-  follower.Refresh();
+  OutputLog follower(OutputLogOptions{}, zero, OutputLog::NoteSink{file, {}});
+  const std::string records = ReadWhole(file);
+  EXPECT_EQ(detail::AppendLogRecords(follower, records, zero), records.size());
   auto lines = follower.Lines();
   ASSERT_EQ(lines.size(), 2u) << OutputLog::Format(lines, zero);
   EXPECT_EQ(lines[0].text, "one");

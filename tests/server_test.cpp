@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include <functional>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -150,7 +152,7 @@ TEST(Server, NoPortIsAClearError) {
     (void)server.port();
     FAIL();
   } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::kNotRunning);
+    EXPECT_EQ(e.kind(), ErrorKind::kWrongState);  // it runs: a port it does not have is no "not running"
     EXPECT_THAT(e.what(), HasSubstr("has no port"));
   }
 }
@@ -176,8 +178,13 @@ TEST(Server, ExitBeforeReadyIsReportedAtOnce) {
                         .name = "early-exit"});
   EXPECT_LT(Clock::now() - begin, 60s);
   EXPECT_EQ(e.kind(), ErrorKind::kExitedBeforeReady);
+  ASSERT_TRUE(e.exit_status().has_value());
+  EXPECT_TRUE(e.exit_status()->exited());
+  EXPECT_EQ(e.exit_status()->code(), 3);
+  EXPECT_TRUE(std::filesystem::exists(e.log_file())) << e.log_file();
   std::string what = e.what();
   EXPECT_THAT(what, HasSubstr("server 'early-exit' exited with code 3 before it was ready"));
+  EXPECT_THAT(what, HasSubstr("full log: " + e.log_file().string()));
   EXPECT_THAT(what, HasSubstr("command: " + std::string(FIXTURES_HELPER) + " exit 3 'stderr line 1'"));
   EXPECT_THAT(what, HasSubstr("waited for: line matching /listening on (\\d+)/ on stdout or stderr"));
   EXPECT_THAT(what, HasSubstr("startup timeout: " + DescribeTimeout(600s)));
@@ -194,6 +201,10 @@ TEST(Server, ReadinessTimeoutNamesPatternTimeoutAndTail) {
                         .startup_timeout = 200ms,
                         .stop = {.signal = SIGTERM, .grace = 10s}});
   EXPECT_EQ(e.kind(), ErrorKind::kTimeout);
+  ASSERT_TRUE(e.exit_status().has_value());  // how the stop after the timeout ended it
+  EXPECT_TRUE(e.exit_status()->signaled());
+  EXPECT_EQ(e.exit_status()->signal(), SIGTERM);
+  EXPECT_TRUE(std::filesystem::exists(e.log_file())) << e.log_file();
   std::string what = e.what();
   EXPECT_THAT(what, HasSubstr("was not ready within " + DescribeTimeout(200ms)));
   EXPECT_THAT(what, HasSubstr("FIXTURES_TIMEOUT_SCALE"));  // named whether set or not
@@ -233,6 +244,39 @@ TEST(Server, BadInput) {
   Server never({.command = {"x"}});
   EXPECT_THROW(never.Stop(), Error);
   EXPECT_THROW(never.http(), Error);
+}
+
+// Calls the server's state does not allow are kWrongState, not kNotRunning (nothing says the
+// server stopped) nor kBadInput (the arguments are fine).
+TEST(Server, CallsInTheWrongStateSaySo) {
+  Server server({.command = {FIXTURES_HELPER, "print-ready", "up"}, .ready = OutputMatches("up"), .name = "early"});
+  for (auto& [call, f] : std::vector<std::pair<std::string, std::function<void()>>>{
+           {"Stop", [&] { server.Stop(); }},
+           {"pid", [&] { (void)server.pid(); }},
+           {"process", [&] { (void)server.process(); }},
+           {"log", [&] { (void)server.log(); }},
+           {"port", [&] { (void)server.port(); }},
+           {"WaitForExit", [&] { (void)server.WaitForExit(0s); }}}) {
+    try {
+      f();
+      ADD_FAILURE() << call << " before Start did not throw";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kWrongState) << call << ": " << e.what();
+      EXPECT_THAT(e.what(), HasSubstr("server 'early'")) << call;
+    }
+  }
+  EXPECT_FALSE(server.running());
+  EXPECT_FALSE(server.attached());
+  EXPECT_FALSE(server.unexpected_exit().has_value());
+  server.Start();
+  try {
+    server.Start();
+    ADD_FAILURE() << "a second Start did not throw";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kWrongState);
+    EXPECT_THAT(e.what(), HasSubstr("is already running (pid " + std::to_string(server.pid()) + ")"));
+  }
+  EXPECT_TRUE(server.running());
 }
 
 TEST(Server, LogFileNameIsSafeAndPerRun) {
