@@ -19,8 +19,17 @@ install(EXPORT ServerFixturesGTestTargets NAMESPACE ServerFixtures:: DESTINATION
 
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/ServerFixturesConfig.cmake.in
   ${PROJECT_BINARY_DIR}/ServerFixturesConfig.cmake INSTALL_DESTINATION ${FIXTURES_CMAKE_DIR})
+# Which installed version satisfies find_package(ServerFixtures <wanted>): while the major
+# version is 0, every minor release may break the API, so only the same 0.minor (with a patch at
+# or above the one asked for; 0.9 does not satisfy 0.1, nor 0.1 a request for 0.0). From 1.0,
+# semantic versioning: the same major version, at or above the one asked for.
+if(PROJECT_VERSION_MAJOR EQUAL 0)
+  set(_fixtures_compatibility SameMinorVersion)
+else()
+  set(_fixtures_compatibility SameMajorVersion)
+endif()
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/ServerFixturesConfigVersion.cmake
-  COMPATIBILITY SameMajorVersion)
+  COMPATIBILITY ${_fixtures_compatibility})
 install(FILES
   ${PROJECT_BINARY_DIR}/ServerFixturesConfig.cmake
   ${PROJECT_BINARY_DIR}/ServerFixturesConfigVersion.cmake

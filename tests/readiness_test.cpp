@@ -279,15 +279,27 @@ TEST(Readiness, NamedPortsInCommandAndFromTheLine) {
   EXPECT_EQ(reported.port("admin"), 4567);
 }
 
+// Every probe factory rejects what it cannot check, as kBadInput, at once.
 TEST(Readiness, BadInput) {
-  EXPECT_THROW(HttpResponds("health"), Error);
-  EXPECT_THROW(HttpResponds(HttpCheck{.method = "DELETE"}), Error);
-  EXPECT_THROW(HttpResponds(HttpCheck{.min_status = 300, .max_status = 200}), Error);
-  EXPECT_THROW(TcpAccepts(0), Error);
-  EXPECT_THROW(UnixSocketAccepts(""), Error);
-  EXPECT_THROW(AllOf(std::vector<Readiness>{}), Error);
-  EXPECT_THROW(AnyOf(Readiness{}), Error);
-  EXPECT_THROW(Check("x", nullptr), Error);
+  auto kind_of = [](const std::function<void()>& make) {
+    try {
+      make();
+    } catch (const Error& e) {
+      return e.kind();
+    }
+    ADD_FAILURE() << "no Error thrown";
+    return ErrorKind::kSystem;
+  };
+  EXPECT_EQ(kind_of([] { HttpResponds("health"); }), ErrorKind::kBadInput);
+  EXPECT_EQ(kind_of([] { HttpResponds(HttpCheck{.method = "DELETE"}); }), ErrorKind::kBadInput);
+  EXPECT_EQ(kind_of([] { HttpResponds(HttpCheck{.min_status = 300, .max_status = 200}); }), ErrorKind::kBadInput);
+  EXPECT_EQ(kind_of([] { TcpAccepts(0); }), ErrorKind::kBadInput);
+  EXPECT_EQ(kind_of([] { TcpAccepts(65536); }), ErrorKind::kBadInput);
+  EXPECT_EQ(kind_of([] { UnixSocketAccepts(""); }), ErrorKind::kBadInput);
+  EXPECT_EQ(kind_of([] { AllOf(std::vector<Readiness>{}); }), ErrorKind::kBadInput);
+  EXPECT_EQ(kind_of([] { AnyOf(Readiness{}); }), ErrorKind::kBadInput);
+  EXPECT_EQ(kind_of([] { Check("x", nullptr); }), ErrorKind::kBadInput);
+  EXPECT_EQ(kind_of([] { OutputMatches("x", StreamFilter::kEither, 0); }), ErrorKind::kBadInput);
 }
 
 }  // namespace
