@@ -116,6 +116,20 @@ TEST(GtestReport, ServerCrashFailsThatTestAndTheNextAtOnce) {
   EXPECT_THAT(out, HasSubstr("[       OK ] Report.PassingTest"));
 }
 
+// The glue's lock is not held while a server restarts before a test: another thread watches
+// and unwatches a server meanwhile (the restart waits for it to have done so).
+TEST(GtestReport, RestartBeforeATestHoldsUpNoOtherThread) {
+  ExitStatus status = ExitStatus::FromWaitStatus(0);
+  std::string out = RunReportSuite("watch-during-restart", &status);
+  auto run = out.find("[ RUN      ] Restart.AnotherThreadWatchedDuringTheRestart");
+  ASSERT_NE(run, std::string::npos) << out;
+  std::string block = out.substr(run);
+  EXPECT_THAT(block, HasSubstr("[       OK ] Restart.AnotherThreadWatchedDuringTheRestart")) << out;
+  EXPECT_THAT(out, HasSubstr("[ fixtures ] server 'restarting' restarted before Restart.AnotherThreadWatchedDuringTheRestart "
+                             "(server 'restarting' killed by SIGKILL during test Restart.ServerIsKilled)"))
+      << out;
+}
+
 TEST(GtestReport, StartFailureFailsEveryTestWithTheDiagnosis) {
   ExitStatus status = ExitStatus::FromWaitStatus(0);
   auto begin = Clock::now();
