@@ -12,8 +12,13 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -228,7 +233,18 @@ TEST(Process, DetachedChildOutlivesTheProcessObjectAndItsThread) {
     pid = process.pid();
     process.Detach();
     EXPECT_THAT([&] { process.Stop(); }, ::testing::ThrowsMessage<Error>(HasSubstr("which was detached")));
-    EXPECT_THROW(process.Wait(), Error);
+    try {
+      process.Wait();
+      ADD_FAILURE() << "waited for a detached child";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kWrongState);
+    }
+    try {
+      process.Stop();
+      ADD_FAILURE() << "stopped a detached child";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kWrongState);
+    }
     EXPECT_FALSE(process.exit_status().has_value());
   }  // the reader thread (the child's parent thread for PR_SET_PDEATHSIG) ends here
   ASSERT_EQ(::kill(pid, 0), 0) << "the detached child died with its Process";
@@ -296,6 +312,25 @@ TEST(Process, MissingExecutableFailsAtOnce) {
   EXPECT_LT(Clock::now() - begin, 5s);
 }
 
+TEST(Process, NonExecutableFileInPathFailsSayingSo) {
+  auto dir = std::filesystem::temp_directory_path() / ("fixtures-path-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "fixtures-noexec") << "#!/bin/sh\necho hi\n";
+  try {
+    Process process({.command = {"fixtures-noexec"}, .env = {{"PATH", "/nonexistent:" + dir.string()}}});
+    ADD_FAILURE() << "started";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kSpawnFailed);
+    EXPECT_THAT(e.what(), HasSubstr("'fixtures-noexec' found in PATH but not executable (" +
+                                    std::string(std::strerror(EACCES)) + ")"));
+  }
+  std::filesystem::permissions(dir / "fixtures-noexec", std::filesystem::perms::owner_exec,
+                               std::filesystem::perm_options::add);
+  Process found({.command = {"fixtures-noexec"}, .env = {{"PATH", "/nonexistent:" + dir.string()}}});
+  EXPECT_TRUE(found.Wait().success());
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Process, NonExecutableFileFailsAtOnce) {
   auto file = std::filesystem::temp_directory_path() / ("fixtures-noexec-" + std::to_string(::getpid()));
   std::ofstream(file) << "#!/bin/sh\necho hi\n";
@@ -318,7 +353,10 @@ TEST(Process, WaitForLineFailsAtOnceWhenTheChildExits) {
     process.WaitForLine("never printed", 600s);
     FAIL() << "matched";
   } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::kExitedBeforeReady);
+    EXPECT_EQ(e.kind(), ErrorKind::kExited);
+    ASSERT_TRUE(e.exit_status().has_value());
+    EXPECT_EQ(e.exit_status()->Describe(), "exited with code 3");
+    EXPECT_EQ(e.log_file(), process.log().file());
     EXPECT_THAT(e.what(), HasSubstr("exited with code 3"));
     EXPECT_THAT(e.what(), HasSubstr("fatal: config missing"));
     EXPECT_THAT(e.what(), HasSubstr(FIXTURES_HELPER));
@@ -346,15 +384,85 @@ std::string SystemNotes(const Process& process) {
   return notes;
 }
 
-TEST(Process, HttpStopStepNeedsAPortLookup) {
+TEST(Process, CallStopStepRunsItsCallableAndLogsItsFailure) {
   auto options = Helper({"stdin-quit", "up"});
   options.stdin_pipe = true;
   Process process(options);
   process.WaitForLine("up", kPatience);
-  auto status = process.Stop({.steps = {StopStep::Http("POST", "/quit", 600s), StopStep::Stdin("quit\n", 60s)}});
+  std::vector<std::string> purposes;
+  auto refuse = [&](const StopStep::CallContext& context) {
+    purposes.push_back(context.purpose);
+    context.log.Note("asking it nicely" + context.purpose);
+    return std::string("it said no");
+  };
+  auto quit = [&](const StopStep::CallContext& context) {
+    purposes.push_back(context.purpose);
+    process.WriteStdin("quit\n", kPatience);  // from the thread that stops: the io thread stays free
+    return std::string();
+  };
+  auto status = process.Stop({.steps = {StopStep::Call("ask nicely", refuse, 600s),
+                                        StopStep::Call("throw", [](const StopStep::CallContext&) -> std::string {
+                                          throw std::runtime_error("no way");
+                                        }, 600s),
+                                        StopStep::Call("quit", quit, 60s)}});
   EXPECT_EQ(status.Describe(), "exited with code 0");
-  EXPECT_THAT(SystemNotes(process), HasSubstr("cannot stop it by HTTP POST /quit (step 1 of 2): a Process knows "
-                                              "no ports"));
+  EXPECT_THAT(purposes, ::testing::ElementsAre(" to stop it (step 1 of 3)", " to stop it (step 3 of 3)"));
+  std::string notes = SystemNotes(process);
+  EXPECT_THAT(notes, HasSubstr("asking it nicely to stop it (step 1 of 3)\n"));
+  EXPECT_THAT(notes, HasSubstr("cannot stop it by ask nicely (step 1 of 3): it said no; going on at once\n"));
+  EXPECT_THAT(notes, HasSubstr("cannot stop it by throw (step 2 of 3): no way; going on at once\n"));
+  EXPECT_THAT(notes, Not(HasSubstr("SIGKILL")));
+  EXPECT_EQ(StopStep::Call("HTTP POST /quit", {}, 1s).Describe(), "HTTP POST /quit");
+}
+
+TEST(Process, CallStopStepWithoutACallableFails) {
+  Process process(Helper({"print-ready", "up"}));
+  process.WaitForLine("up", kPatience);
+  EXPECT_EQ(process.Stop({.steps = {StopStep{.action = StopStep::Action::kCall, .grace = 600s}}}).Describe(),
+            "killed by SIGKILL");
+  EXPECT_THAT(SystemNotes(process), HasSubstr("cannot stop it by a call: the step has no callable"));
+}
+
+TEST(Process, WriteStdinErrorsNameTheirCause) {
+  auto options = Helper({"stdin-quit", "up"});
+  options.stdin_pipe = true;
+  auto kind_of_write = [](Process& process) {
+    try {
+      process.WriteStdin("quit\n", kPatience);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.log_file(), process.log().file());
+      return std::optional<ErrorKind>(e.kind());
+    }
+    return std::optional<ErrorKind>();
+  };
+  {
+    Process closed_by_child(options);
+    closed_by_child.WaitForLine("up", kPatience);
+    closed_by_child.WriteStdin("close\n", kPatience);
+    closed_by_child.WaitForLine("closed stdin", kPatience);
+    EXPECT_EQ(kind_of_write(closed_by_child), ErrorKind::kClosed);
+  }
+  {
+    Process closed_by_us(options);
+    closed_by_us.WaitForLine("up", kPatience);
+    closed_by_us.CloseStdin();
+    closed_by_us.CloseStdin();  // no effect the second time
+    EXPECT_EQ(kind_of_write(closed_by_us), ErrorKind::kWrongState);
+  }
+  {
+    Process exited(options);
+    exited.WaitForLine("up", kPatience);
+    exited.WriteStdin("quit\n", kPatience);
+    exited.Wait();
+    try {
+      exited.WriteStdin("quit\n", kPatience);
+      ADD_FAILURE() << "wrote to an exited child";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kExited);
+      ASSERT_TRUE(e.exit_status().has_value());
+      EXPECT_EQ(e.exit_status()->Describe(), "exited with code 0");
+    }
+  }
 }
 
 TEST(Process, StdinStopStepWithoutAPipeFails) {

@@ -413,8 +413,8 @@ TEST(ServerStop, StepsDescribeThemselves) {
   EXPECT_EQ(StopStep::Signal(SIGTERM, 1s).Describe(), "SIGTERM");
   EXPECT_EQ(StopStep::Stdin("quit\n", 1s).Describe(), "stdin \"quit\\x0A\"");
   EXPECT_EQ(StopStep::Stdin("", 1s).Describe(), "close stdin");
-  EXPECT_EQ(StopStep::Http("POST", "/quitquitquit", 1s).Describe(), "HTTP POST /quitquitquit");
-  EXPECT_EQ(StopStep::Http("", "/quit", 1s, "admin").Describe(), "HTTP POST /quit on {port:admin}");
+  EXPECT_EQ(HttpStop("POST", "/quitquitquit", 1s).Describe(), "HTTP POST /quitquitquit");
+  EXPECT_EQ(HttpStop("", "/quit", 1s, "admin").Describe(), "HTTP POST /quit on {port:admin}");
 }
 
 TEST(ServerStop, StdinStepStopsAServerThatIgnoresSigterm) {
@@ -446,7 +446,7 @@ TEST(ServerStop, HttpStepStopsTheServer) {
   Server server({.command = {HTTP_HELPER, "{port}"},
                  .ready = OutputMatches("listening on port"),
                  .startup_timeout = 60s,
-                 .stop = {.steps = {StopStep::Http("POST", "/quit", 60s)}}});
+                 .stop = {.steps = {HttpStop("POST", "/quit", 60s)}}});
   server.Start();
   const std::string port = std::to_string(server.port());
   EXPECT_EQ(server.Stop().Describe(), "exited with code 0");
@@ -491,7 +491,7 @@ TEST(ServerStop, FailedStepIsLoggedAndTheNextFollowsAtOnce) {
   Server server({.command = {FIXTURES_HELPER, "stdin-quit", "{port}"},
                  .ready = OutputMatches("^[0-9]+$"),
                  .startup_timeout = 60s,
-                 .stop = {.steps = {StopStep::Http("POST", "/quit", 600s), StopStep::Stdin("quit\n", 60s)}}});
+                 .stop = {.steps = {HttpStop("POST", "/quit", 600s), StopStep::Stdin("quit\n", 60s)}}});
   server.Start();
   const std::string port = std::to_string(server.port());
   auto begin = Clock::now();
@@ -508,9 +508,9 @@ TEST(ServerStop, UnknownPortAndErrorAnswerFailTheirSteps) {
   Server server({.command = {HTTP_HELPER, "{port}"},
                  .ready = OutputMatches("listening on port"),
                  .startup_timeout = 60s,
-                 .stop = {.steps = {StopStep::Http("POST", "/quit", 600s, "admin"),
-                                    StopStep::Http("POST", "/no-such-route", 600s),
-                                    StopStep::Http("POST", "/quit", 60s)}}});
+                 .stop = {.steps = {HttpStop("POST", "/quit", 600s, "admin"),
+                                    HttpStop("POST", "/no-such-route", 600s),
+                                    HttpStop("POST", "/quit", 60s)}}});
   server.Start();
   auto begin = Clock::now();
   EXPECT_EQ(server.Stop().Describe(), "exited with code 0");
