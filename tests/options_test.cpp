@@ -102,6 +102,7 @@ TEST(Options, NoLimitWaitsOfProcessAndInteractive) {
   repl.Expect("> ");
   repl.SendLine("echo hi");
   EXPECT_EQ(repl.Expect(R"(^hi$)").at(0), "hi");
+  repl.Expect("> ");  // ExpectEof wants nothing unread
   repl.SendLine("exit 0");
   EXPECT_TRUE(repl.ExpectEof().success());
 }
