@@ -108,6 +108,36 @@ TEST(Interactive, ExpectFailsAtOnceWhenTheProgramEnds) {
   std::filesystem::remove(options.log.file);
 }
 
+TEST(Interactive, ExpectEofWantsNothingUnread) {
+  Interactive repl(Repl());
+  repl.SendLine("echo last words");
+  repl.SendEof();
+  try {
+    repl.ExpectEof();
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kUnexpectedData);
+    EXPECT_THAT(e.what(), HasSubstr("waited for the program to end its output and exit, but data came"));
+  }
+  EXPECT_EQ(repl.ReadUntil("> "), "> ");  // the data stay unread
+  EXPECT_EQ(repl.ReadLine(), "last words");
+  EXPECT_EQ(repl.ReadExactly(6), "> bye\n");
+  EXPECT_EQ(repl.unread(), "");
+  EXPECT_TRUE(repl.ExpectEof().success());
+}
+
+TEST(Interactive, SendAfterSendEofIsAWrongState) {
+  Interactive repl(Repl());
+  repl.SendEof();
+  try {
+    repl.SendLine("echo too late");
+    FAIL() << "sent";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kWrongState);
+    EXPECT_THAT(e.what(), HasSubstr("its stdin was closed (SendEof)"));
+  }
+}
+
 // The acceptance test for pty mode: a program whose stdout is block-buffered on a pipe (C
 // stdio's default; PYTHONUNBUFFERED cannot help a C program) is seen at once on a terminal.
 TEST(Interactive, PtyModeIsNeededAndWorks) {
