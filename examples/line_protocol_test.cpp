@@ -24,24 +24,24 @@ fixtures::SocketClient Connect() { return fixtures::ConnectTcp(kv.port(), 10s, &
 
 TEST(KeyValue, SetThenGet) {
   auto client = Connect();
-  client.WriteLine("SET color blue");
+  client.SendLine("SET color blue");
   EXPECT_EQ(client.ReadLine(), "OK");
-  client.WriteLine("GET color");
+  client.SendLine("GET color");
   EXPECT_EQ(client.ReadLine(), "VALUE blue");
 }
 
 TEST(KeyValue, MissingKeyIsNotFound) {
   auto client = Connect();
-  client.WriteLine("GET no-such-key");
+  client.SendLine("GET no-such-key");
   EXPECT_EQ(client.ReadLine(), "NOT_FOUND");
-  client.WriteLine("DEL no-such-key");
+  client.SendLine("DEL no-such-key");
   EXPECT_EQ(client.ReadLine(), "NOT_FOUND");
 }
 
 TEST(KeyValue, ValuesWithSpacesAndCaptures) {
   auto client = Connect();
-  client.WriteLine("SET greeting hello there, world");
-  client.WriteLine("GET greeting");  // pipelined: both answers are on their way
+  client.SendLine("SET greeting hello there, world");
+  client.SendLine("GET greeting");  // pipelined: both answers are on their way
   EXPECT_EQ(client.ReadLine(), "OK");
   auto value = client.Expect(R"(^VALUE (.*)$)");
   EXPECT_EQ(value[1], "hello there, world");
@@ -49,28 +49,28 @@ TEST(KeyValue, ValuesWithSpacesAndCaptures) {
 
 TEST(KeyValue, UnknownCommandIsAnError) {
   auto client = Connect();
-  client.WriteLine("FLY away");
+  client.SendLine("FLY away");
   EXPECT_THAT(client.ReadLine(), testing::StartsWith("ERROR"));
 }
 
 TEST(KeyValue, ValuesAreSharedBetweenConnections) {
   auto writer = Connect();
   auto reader = Connect();
-  writer.WriteLine("SET shared 42");
+  writer.SendLine("SET shared 42");
   EXPECT_EQ(writer.ReadLine(), "OK");
-  reader.WriteLine("GET shared");
+  reader.SendLine("GET shared");
   EXPECT_EQ(reader.ReadLine(), "VALUE 42");
-  writer.WriteLine("DEL shared");
+  writer.SendLine("DEL shared");
   EXPECT_EQ(writer.ReadLine(), "DELETED");
-  reader.WriteLine("GET shared");
+  reader.SendLine("GET shared");
   EXPECT_EQ(reader.ReadLine(), "NOT_FOUND");
 }
 
 TEST(KeyValue, QuitClosesTheConnection) {
   auto client = Connect();
-  client.WriteLine("QUIT");
+  client.SendLine("QUIT");
   EXPECT_EQ(client.ReadLine(), "BYE");
-  client.ExpectClosed();
+  client.ExpectEof();
 }
 
 // Eight clients on eight threads at once, each with its own keys, then each reads the
@@ -94,7 +94,7 @@ TEST(KeyValue, EightClientsAtOnce) {
   };
   run(1, [&](fixtures::SocketClient& client, int t) {
     for (int k = 0; k < kKeys; ++k) {
-      client.WriteLine("SET k" + std::to_string(t) + "-" + std::to_string(k) + " v" +
+      client.SendLine("SET k" + std::to_string(t) + "-" + std::to_string(k) + " v" +
                        std::to_string(t * 1000 + k));
       if (client.ReadLine() != "OK") failures[t] = "SET not OK";
     }
@@ -102,7 +102,7 @@ TEST(KeyValue, EightClientsAtOnce) {
   run(2, [&](fixtures::SocketClient& client, int t) {
     int other = (t + 1) % kClients;
     for (int k = 0; k < kKeys; ++k) {
-      client.WriteLine("GET k" + std::to_string(other) + "-" + std::to_string(k));
+      client.SendLine("GET k" + std::to_string(other) + "-" + std::to_string(k));
       std::string expected = "VALUE v" + std::to_string(other * 1000 + k);
       if (client.ReadLine() != expected) failures[t] = "no " + expected;
     }
@@ -112,11 +112,11 @@ TEST(KeyValue, EightClientsAtOnce) {
 
 TEST(KeyValue, StopsCleanlyOnSigterm) {
   auto client = Connect();  // an open connection does not keep it from stopping
-  client.WriteLine("SET before stop");
+  client.SendLine("SET before stop");
   EXPECT_EQ(client.ReadLine(), "OK");
   fixtures::ExitStatus status = kv.Stop();
   EXPECT_TRUE(status.success()) << status.Describe();
-  client.ExpectClosed();
+  client.ExpectEof();
   auto last = kv.log().Tail(1, fixtures::StreamFilter::kErr);
   ASSERT_FALSE(last.empty());
   EXPECT_EQ(last.back().text, "kv: bye");

@@ -87,7 +87,7 @@ TEST(Daemon, FoundAsTheOneProcessLeftAndItsCrashIsSeenWithItsStatus) {
   const std::string daemon = listening.match->groups[1];
   auto client = server.tcp();
   EXPECT_EQ(client.ReadLine(kPatience), "pid " + daemon);
-  client.Write("crash");
+  client.Send("crash");
   auto status = server.WaitForExit(kPatience);
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(status->Describe(), "killed by SIGSEGV");

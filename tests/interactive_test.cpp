@@ -1,5 +1,10 @@
 #include "fixtures/interactive.hpp"
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -16,19 +21,21 @@ InteractiveOptions Repl(bool pty = false) {
 
 TEST(Interactive, PromptWithoutNewlineAndAnswers) {
   Interactive repl(Repl());
-  repl.Expect("^> $");
+  repl.Expect(R"(^> \z)");
   repl.SendLine("echo hello world");
-  EXPECT_THAT(repl.Expect(R"(^hello (\w+)\n)"), ElementsAre("hello world\n", "world"));
-  repl.Expect("^> $");
+  // The answer follows the consumed prompt on its line: "^" would not match there, "\A" (the
+  // start of the unread bytes) does.
+  EXPECT_THAT(repl.Expect(R"(\Ahello (\w+)\n)"), ElementsAre("hello world\n", "world"));
+  repl.Expect(R"(^> \z)");
   repl.SendLine("exit 7");
   EXPECT_EQ(repl.ExpectEof().Describe(), "exited with code 7");
 }
 
-TEST(Interactive, CloseStdinEndsTheProgram) {
+TEST(Interactive, SendEofEndsTheProgram) {
   Interactive repl(Repl());
   repl.Expect("> ");
-  repl.CloseStdin();
-  repl.Expect("bye");
+  repl.SendEof();
+  repl.Expect("bye\n");
   EXPECT_TRUE(repl.ExpectEof().success());
 }
 
@@ -39,7 +46,8 @@ TEST(Interactive, TranscriptIsOneTimelineInTheLog) {
   repl.Expect("first\n");
   repl.SendLine("echo second");
   repl.Expect("second\n");
-  repl.CloseStdin();
+  repl.SendEof();
+  repl.Expect("bye\n");
   repl.ExpectEof();
   std::vector<std::string> story;
   for (const auto& line : repl.log().Lines()) {
@@ -62,14 +70,17 @@ TEST(Interactive, ExpectTimeoutSaysWhatArrivedAndSuggestsPty) {
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kTimeout);
     std::string what = e.what();
-    EXPECT_THAT(what, HasSubstr("repl`: no output matching /never/ in time (timeout 200ms)"));
-    EXPECT_THAT(what, HasSubstr(R"(received and not consumed: " answer\x0A> ")"));
+    EXPECT_THAT(what, HasSubstr("repl`: timed out after 200ms waiting for /never/"));
+    EXPECT_THAT(what, HasSubstr(R"(received and not consumed (10 bytes): " answer\x0A> ")"));
     EXPECT_THAT(what, HasSubstr("try InteractiveOptions::pty = true"));
   }
 }
 
 TEST(Interactive, ExpectFailsAtOnceWhenTheProgramEnds) {
-  Interactive repl(Repl());
+  InteractiveOptions options = Repl();
+  options.log.file = std::filesystem::temp_directory_path() /
+                     ("fixtures-interactive-" + std::to_string(::getpid()) + ".log");
+  Interactive repl(options);
   repl.Expect("> ");
   repl.SendLine("exit 3");
   auto begin = Clock::now();
@@ -77,11 +88,54 @@ TEST(Interactive, ExpectFailsAtOnceWhenTheProgramEnds) {
     repl.Expect("never", 600s);
     FAIL() << "matched";
   } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::kExitedBeforeReady);
-    EXPECT_THAT(e.what(), HasSubstr("the program exited with code 3 first"));
+    EXPECT_EQ(e.kind(), ErrorKind::kExited);
+    EXPECT_THAT(e.what(), HasSubstr("the program exited with code 3 before /never/ came"));
+    ASSERT_TRUE(e.exit_status());
+    EXPECT_EQ(e.exit_status()->Describe(), "exited with code 3");
+    EXPECT_EQ(e.log_file(), options.log.file);
   }
   EXPECT_LT(Clock::now() - begin, 60s);
-  EXPECT_THROW(repl.SendLine("echo too late"), Error);
+  try {
+    repl.SendLine("echo too late");
+    FAIL() << "sent";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kExited);
+    EXPECT_THAT(e.what(), HasSubstr("the program exited with code 3"));
+    ASSERT_TRUE(e.exit_status());
+    EXPECT_EQ(e.exit_status()->Describe(), "exited with code 3");
+    EXPECT_EQ(e.log_file(), options.log.file);
+  }
+  std::filesystem::remove(options.log.file);
+}
+
+TEST(Interactive, ExpectEofWantsNothingUnread) {
+  Interactive repl(Repl());
+  repl.SendLine("echo last words");
+  repl.SendEof();
+  try {
+    repl.ExpectEof();
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kUnexpectedData);
+    EXPECT_THAT(e.what(), HasSubstr("waited for the program to end its output and exit, but data came"));
+  }
+  EXPECT_EQ(repl.ReadUntil("> "), "> ");  // the data stay unread
+  EXPECT_EQ(repl.ReadLine(), "last words");
+  EXPECT_EQ(repl.ReadExactly(6), "> bye\n");
+  EXPECT_EQ(repl.unread(), "");
+  EXPECT_TRUE(repl.ExpectEof().success());
+}
+
+TEST(Interactive, SendAfterSendEofIsAWrongState) {
+  Interactive repl(Repl());
+  repl.SendEof();
+  try {
+    repl.SendLine("echo too late");
+    FAIL() << "sent";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kWrongState);
+    EXPECT_THAT(e.what(), HasSubstr("its stdin was closed (SendEof)"));
+  }
 }
 
 // The acceptance test for pty mode: a program whose stdout is block-buffered on a pipe (C
@@ -95,21 +149,22 @@ TEST(Interactive, PtyModeIsNeededAndWorks) {
     EXPECT_EQ(e.kind(), ErrorKind::kTimeout);
     EXPECT_THAT(e.what(), HasSubstr("pty = true"));
   }
-  piped.CloseStdin();  // at exit stdio flushes: the line was only held back
-  piped.Expect("hello from stdio");
+  piped.SendEof();  // at exit stdio flushes: the line was only held back
+  piped.Expect("hello from stdio\n");
   EXPECT_TRUE(piped.ExpectEof().success());
 
   Interactive on_pty({.command = {FIXTURES_HELPER, "stdio-buffered"}, .pty = true, .timeout = 60s});
   on_pty.Expect("hello from stdio\n");  // no newline translation: "\n", not "\r\n"
-  on_pty.CloseStdin();
+  on_pty.SendEof();
   EXPECT_TRUE(on_pty.ExpectEof().success());
 }
 
 TEST(Interactive, PtyRepl) {
   Interactive repl(Repl(true));
-  repl.Expect("^> $");
+  repl.Expect(R"(^> \z)");
   repl.SendLine("echo on a terminal");
   repl.Expect("on a terminal\n");
+  repl.Expect(R"(^> \z)");
   repl.SendLine("exit 0");
   EXPECT_TRUE(repl.ExpectEof().success());
 }

@@ -101,7 +101,8 @@ TEST(Options, NoLimitWaitsOfProcessAndInteractive) {
   Interactive repl({.command = {FIXTURES_HELPER, "repl"}, .timeout = kNoLimit});
   repl.Expect("> ");
   repl.SendLine("echo hi");
-  EXPECT_EQ(repl.Expect(R"(^hi$)").at(0), "hi");
+  EXPECT_EQ(repl.Expect(R"(\Ahi$)").at(0), "hi");  // after the consumed prompt: not a line start
+  repl.Expect("> ");  // ExpectEof wants nothing unread
   repl.SendLine("exit 0");
   EXPECT_TRUE(repl.ExpectEof().success());
 }

@@ -88,7 +88,7 @@ TEST(Server, TcpAndUnixClientsRecordIntoTheServerLog) {
   Server server({.command = {LINE_SERVER, "{port}"}, .ready = OutputMatches("listening on port")});
   server.Start();
   auto client = server.tcp();
-  client.WriteLine("echo over tcp");
+  client.SendLine("echo over tcp");
   EXPECT_EQ(client.ReadLine(60s), "over tcp");
   bool recorded = false;
   for (const auto& l : server.log().Lines()) {
@@ -104,7 +104,7 @@ TEST(Server, TcpAndUnixClientsRecordIntoTheServerLog) {
                   .cwd = dir});
   on_unix.Start();
   auto local = on_unix.unix_socket("kv.sock");
-  local.WriteLine("echo over unix");
+  local.SendLine("echo over unix");
   EXPECT_EQ(local.ReadLine(60s), "over unix");
   local.Close();
   on_unix.Stop();

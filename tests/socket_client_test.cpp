@@ -87,12 +87,12 @@ class SocketClientTest : public ::testing::Test {
                   .startup_timeout = kPatience}};
 };
 
-TEST_F(SocketClientTest, WritesAndReadsLines) {
+TEST_F(SocketClientTest, SendsAndReadsLines) {
   SocketClient client = Connect();
-  client.WriteLine("echo hello");
+  client.SendLine("echo hello");
   EXPECT_EQ(client.ReadLine(kPatience), "hello");
-  client.Write("echo wor");
-  client.Write("ld\necho again\n");
+  client.Send("echo wor");
+  client.Send("ld\necho again\n");
   EXPECT_EQ(client.ReadLine(kPatience), "world");
   EXPECT_EQ(client.ReadLine(), "again");
   EXPECT_EQ(client.peer(), "127.0.0.1:" + std::to_string(server_.port()));
@@ -102,7 +102,7 @@ TEST_F(SocketClientTest, WritesAndReadsLines) {
 
 TEST_F(SocketClientTest, ReadLineStripsOnlyTheNewline) {
   SocketClient client = Connect();
-  client.WriteLine("crlf");
+  client.SendLine("crlf");
   EXPECT_EQ(client.ReadLine(kPatience), "dos line\r");
 }
 
@@ -110,13 +110,13 @@ TEST_F(SocketClientTest, LargeLinesGoBothWays) {
   SocketClient client = Connect();
   std::string payload(300000, 'x');
   payload[123456] = 'y';
-  client.WriteLine("echo " + payload, kPatience);
+  client.SendLine("echo " + payload, kPatience);
   EXPECT_EQ(client.ReadLine(kPatience), payload);
 }
 
 TEST_F(SocketClientTest, ReadUntilReturnsThroughTheDelimiter) {
   SocketClient client = Connect();
-  client.WriteLine("lines 3");
+  client.SendLine("lines 3");
   EXPECT_EQ(client.ReadUntil("line 2\n", kPatience), "line 1\nline 2\n");
   EXPECT_EQ(client.ReadLine(kPatience), "line 3");
   EXPECT_EQ(ErrorOf([&] { client.ReadUntil(""); }).kind(), ErrorKind::kBadInput);
@@ -124,7 +124,7 @@ TEST_F(SocketClientTest, ReadUntilReturnsThroughTheDelimiter) {
 
 TEST_F(SocketClientTest, ReadExactlyReadsThatMany) {
   SocketClient client = Connect();
-  client.WriteLine("echo abcdef");
+  client.SendLine("echo abcdef");
   EXPECT_EQ(client.ReadExactly(3, kPatience), "abc");
   EXPECT_EQ(client.ReadExactly(0, kPatience), "");
   EXPECT_EQ(client.ReadExactly(4, kPatience), "def\n");
@@ -132,7 +132,7 @@ TEST_F(SocketClientTest, ReadExactlyReadsThatMany) {
 
 TEST_F(SocketClientTest, ExpectReturnsCapturesAndConsumesThroughTheMatch) {
   SocketClient client = Connect();
-  client.WriteLine("lines 5");
+  client.SendLine("lines 5");
   auto groups = client.Expect(R"(^line (\d)\nline (?<second>3)$)", kPatience);
   EXPECT_THAT(groups, ElementsAre("line 2\nline 3", "2", "3"));
   EXPECT_EQ(client.ReadLine(kPatience), "");  // the rest of line 3: its newline
@@ -141,7 +141,7 @@ TEST_F(SocketClientTest, ExpectReturnsCapturesAndConsumesThroughTheMatch) {
 
 TEST_F(SocketClientTest, ExpectCaretMeansALineStartAndDotStopsAtNewline) {
   SocketClient client = Connect();
-  client.WriteLine("lines 3");
+  client.SendLine("lines 3");
   EXPECT_EQ(client.ReadExactly(3, kPatience), "lin");
   // Not "e 1" (a consumed byte precedes it), and ".+" stays within the line.
   EXPECT_THAT(client.Expect(R"(^line (.+))", kPatience), ElementsAre("line 2", "2"));
@@ -149,7 +149,7 @@ TEST_F(SocketClientTest, ExpectCaretMeansALineStartAndDotStopsAtNewline) {
 
 TEST_F(SocketClientTest, ExpectDollarWaitsForTheNewline) {
   SocketClient client = Connect();
-  client.WriteLine("partial");
+  client.SendLine("partial");
   // A zero-width match waits until "no newline" has all arrived, and consumes nothing.
   EXPECT_THAT(client.Expect("(?=no newline)", kPatience), ElementsAre(""));
   EXPECT_EQ(client.unread(), "no newline");
@@ -162,7 +162,7 @@ TEST_F(SocketClientTest, ExpectDollarWaitsForTheNewline) {
 
 TEST_F(SocketClientTest, ReadLineTimeoutSaysWhatWasReceived) {
   SocketClient client = ConnectTcp(server_.port(), kPatience, &server_.log(), "slow");
-  client.WriteLine("partial");
+  client.SendLine("partial");
   client.Expect("(?=no newline)", kPatience);
   Error e = ErrorOf([&] { client.ReadLine(kShort); });
   EXPECT_EQ(e.kind(), ErrorKind::kTimeout);
@@ -180,7 +180,7 @@ TEST_F(SocketClientTest, ReadLineTimeoutSaysWhatWasReceived) {
 
 TEST_F(SocketClientTest, EveryTimeoutNamesItsWait) {
   SocketClient client = Connect();
-  client.WriteLine("echo a\x01\xff");
+  client.SendLine("echo a\x01\xff");
   EXPECT_EQ(client.ReadExactly(1, kPatience), "a");
   client.Expect("(?=\\x01\\xff\\n)", kPatience);
   // The unread bytes are escaped as the output log escapes lines.
@@ -192,7 +192,7 @@ TEST_F(SocketClientTest, EveryTimeoutNamesItsWait) {
   EXPECT_THAT(ErrorOf([&] { client.Expect("z+", kShort); }).what(),
               AllOf(HasSubstr("waiting for /z+/"), HasSubstr(shown)));
   client.ReadLine(kPatience);
-  Error e = ErrorOf([&] { client.ExpectClosed(kShort); });
+  Error e = ErrorOf([&] { client.ExpectEof(kShort); });
   EXPECT_EQ(e.kind(), ErrorKind::kTimeout);
   EXPECT_THAT(e.what(), AllOf(HasSubstr("waiting for the peer to close"),
                               HasSubstr("timed out after " + std::string("200ms")),
@@ -201,91 +201,93 @@ TEST_F(SocketClientTest, EveryTimeoutNamesItsWait) {
 
 TEST_F(SocketClientTest, LongUnreadDataIsShortenedInMessages) {
   SocketClient client = Connect();
-  client.WriteLine("echo " + std::string(5000, 'z'));
+  client.SendLine("echo " + std::string(5000, 'z'));
   client.Expect("(?=z{5000})", kPatience);
   Error e = ErrorOf([&] { client.ReadUntil("never", kShort); });
-  EXPECT_THAT(e.what(), HasSubstr("(5001 bytes): \"" + std::string(1024, 'z') + " [... 3977 more bytes]\""));
+  // The last bytes: what arrived most recently says most about a wait that failed.
+  EXPECT_THAT(e.what(), HasSubstr("(5001 bytes): \"[... 3977 bytes before] " + std::string(1023, 'z') + "\\x0A\""));
 }
 
 TEST_F(SocketClientTest, PeerClosingEndsALongReadAtOnce) {
   SocketClient client = Connect();
-  client.WriteLine("echo last words");
-  client.WriteLine("close");
+  client.SendLine("echo last words");
+  client.SendLine("close");
   EXPECT_EQ(client.ReadLine(kPatience), "last words");
   auto begin = Clock::now();
   Error e = ErrorOf([&] { client.ReadLine(kPatience); });
   EXPECT_LT(Clock::now() - begin, kPatience / 2);
-  EXPECT_EQ(e.kind(), ErrorKind::kNotRunning);
+  EXPECT_EQ(e.kind(), ErrorKind::kClosed);
   EXPECT_THAT(e.what(), AllOf(HasSubstr("the peer closed the connection before a line came"),
                               HasSubstr("received and not consumed: nothing")));
 }
 
 TEST_F(SocketClientTest, ServerExitEndsAReadBlockedOnAnotherThread) {
   SocketClient client = Connect();
-  client.WriteLine("echo ready");
+  client.SendLine("echo ready");
   ASSERT_EQ(client.ReadLine(kPatience), "ready");
   std::optional<Error> error;
   std::thread reader([&] { error = ErrorOf([&] { client.ReadLine(kPatience); }); });
   server_.Stop();  // the reader may or may not be blocked yet: it ends either way
   reader.join();
   ASSERT_TRUE(error);
-  EXPECT_EQ(error->kind(), ErrorKind::kNotRunning);
+  EXPECT_EQ(error->kind(), ErrorKind::kClosed);
 }
 
-TEST_F(SocketClientTest, ExpectClosed) {
+TEST_F(SocketClientTest, ExpectEof) {
   SocketClient client = Connect();
-  client.WriteLine("close");
-  client.ExpectClosed(kPatience);
-  client.ExpectClosed(kPatience);  // still closed
+  client.SendLine("close");
+  client.ExpectEof(kPatience);
+  client.ExpectEof(kPatience);  // still closed
 }
 
-TEST_F(SocketClientTest, ExpectClosedFailsWhenDataComeInstead) {
+TEST_F(SocketClientTest, ExpectEofFailsWhenDataComeInstead) {
   SocketClient client = Connect();
-  client.WriteLine("echo surprise");
-  Error e = ErrorOf([&] { client.ExpectClosed(kPatience); });
-  EXPECT_EQ(e.kind(), ErrorKind::kProbeFailed);
-  EXPECT_THAT(e.what(), AllOf(HasSubstr("waited for the peer to close, but it sent data"),
+  client.SendLine("echo surprise");
+  Error e = ErrorOf([&] { client.ExpectEof(kPatience); });
+  EXPECT_EQ(e.kind(), ErrorKind::kUnexpectedData);
+  EXPECT_THAT(e.what(), AllOf(HasSubstr("waited for the peer to close, but data came"),
                               HasSubstr("surprise")));
   EXPECT_EQ(client.ReadLine(kPatience), "surprise");  // the data stay unread
 }
 
-TEST_F(SocketClientTest, ShutdownWriteSendsEndOfStream) {
+TEST_F(SocketClientTest, SendEofSendsEndOfStream) {
   SocketClient client = Connect();
   auto from = server_.log().next_seq();
-  client.WriteLine("echo before the end");
-  client.ShutdownWrite();
+  client.SendLine("echo before the end");
+  client.SendEof();
   server_.process().WaitForLine(R"(^end of stream \d+$)", kPatience, from);
   EXPECT_EQ(client.ReadLine(kPatience), "before the end");  // we can still read
-  client.ExpectClosed(kPatience);  // the server closes after the end of stream
-  Error e = ErrorOf([&] { client.WriteLine("echo too late"); });
-  EXPECT_EQ(e.kind(), ErrorKind::kNotRunning);
-  EXPECT_THAT(e.what(), HasSubstr("writing was shut down"));
+  client.ExpectEof(kPatience);  // the server closes after the end of stream
+  Error e = ErrorOf([&] { client.SendLine("echo too late"); });
+  EXPECT_EQ(e.kind(), ErrorKind::kWrongState);
+  EXPECT_THAT(e.what(), HasSubstr("sending was ended (SendEof)"));
+  client.SendEof();  // again: nothing
 }
 
-TEST_F(SocketClientTest, WritingToAClosedPeerFails) {
+TEST_F(SocketClientTest, SendingToAClosedPeerFails) {
   SocketClient client = Connect();
-  client.WriteLine("close");
-  client.ExpectClosed(kPatience);
+  client.SendLine("close");
+  client.ExpectEof(kPatience);
   // The first writes may still be accepted by our kernel; the peer's reset ends them.
   std::optional<Error> error;
   for (int i = 0; i < 100000 && !error; ++i) {
     try {
-      client.WriteLine("x", kPatience);
+      client.SendLine("x", kPatience);
     } catch (const Error& e) {
       error = e;
     }
   }
   ASSERT_TRUE(error);
-  EXPECT_EQ(error->kind(), ErrorKind::kNotRunning);
+  EXPECT_EQ(error->kind(), ErrorKind::kClosed);
   EXPECT_THAT(error->what(), HasSubstr("sending 2 bytes \"x\\x0A\" failed"));
 }
 
-TEST_F(SocketClientTest, WriteTimeoutSaysHowMuchWasSent) {
+TEST_F(SocketClientTest, SendTimeoutSaysHowMuchWasSent) {
   SocketClient client = Connect();
-  client.WriteLine("stop-reading");
+  client.SendLine("stop-reading");
   ASSERT_EQ(client.ReadLine(kPatience), "stopped");
   const std::string flood(64u << 20, 'f');  // more than the kernel buffers on both sides hold
-  Error e = ErrorOf([&] { client.Write(flood, kShort); });
+  Error e = ErrorOf([&] { client.Send(flood, kShort); });
   EXPECT_EQ(e.kind(), ErrorKind::kTimeout);
   EXPECT_THAT(e.what(), AllOf(HasSubstr("timed out after " + std::string("200ms")),
                               HasSubstr("sending 67108864 bytes"), HasSubstr(" sent): the peer does not read")));
@@ -299,7 +301,7 @@ TEST_F(SocketClientTest, DestroyingAClientWithUnreadDataReturnsAtOnce) {
   auto begin = Clock::now();
   {
     SocketClient client = Connect();
-    client.WriteLine("lines 200000");  // about 2.5 MB, far more than we read
+    client.SendLine("lines 200000");  // about 2.5 MB, far more than we read
     EXPECT_EQ(client.ReadLine(kPatience), "line 1");
   }
   EXPECT_LT(Clock::now() - begin, kPatience / 2);
@@ -312,20 +314,23 @@ TEST_F(SocketClientTest, CloseEndsTheClient) {
   client.Close();
   client.Close();  // again: nothing
   Error e = ErrorOf([&] { client.ReadLine(kPatience); });
-  EXPECT_EQ(e.kind(), ErrorKind::kNotRunning);
+  EXPECT_EQ(e.kind(), ErrorKind::kWrongState);
   EXPECT_THAT(e.what(), HasSubstr("cannot wait for a line: the client was closed"));
-  EXPECT_EQ(ErrorOf([&] { client.WriteLine("echo x"); }).kind(), ErrorKind::kNotRunning);
+  EXPECT_EQ(ErrorOf([&] { client.SendLine("echo x"); }).kind(), ErrorKind::kWrongState);
+  EXPECT_EQ(ErrorOf([&] { client.Expect("x"); }).kind(), ErrorKind::kWrongState);
+  EXPECT_EQ(ErrorOf([&] { client.ExpectEof(); }).kind(), ErrorKind::kWrongState);
+  EXPECT_EQ(ErrorOf([&] { client.SendEof(); }).kind(), ErrorKind::kWrongState);
 }
 
 TEST_F(SocketClientTest, MovesKeepTheConnection) {
   SocketClient first = Connect("first");
   SocketClient second = std::move(first);
-  second.WriteLine("echo moved");
+  second.SendLine("echo moved");
   EXPECT_EQ(second.ReadLine(kPatience), "moved");
   SocketClient third = Connect("third");
   third = std::move(second);  // closes third's own connection
   EXPECT_EQ(third.label(), "first");
-  third.WriteLine("echo again");
+  third.SendLine("echo again");
   EXPECT_EQ(third.ReadLine(kPatience), "again");
 }
 
@@ -334,12 +339,12 @@ TEST_F(SocketClientTest, RecordsItsTrafficInTheTimeline) {
   const std::string peer = "127.0.0.1:" + std::to_string(server_.port());
   {
     SocketClient client = ConnectTcp(server_.port(), kPatience, &timeline, "kv");
-    client.WriteLine("echo hi");
+    client.SendLine("echo hi");
     EXPECT_EQ(client.ReadLine(kPatience), "hi");
-    client.Write("echo " + std::string(300, 'a') + "\n");
+    client.Send("echo " + std::string(300, 'a') + "\n");
     EXPECT_EQ(client.ReadLine(kPatience), std::string(300, 'a'));
-    client.WriteLine("close");
-    client.ExpectClosed(kPatience);
+    client.SendLine("close");
+    client.ExpectEof(kPatience);
   }
   const std::string a200(200, 'a');
   EXPECT_THAT(ClientLines(timeline),
@@ -352,8 +357,8 @@ TEST_F(SocketClientTest, RecordsItsTrafficInTheTimeline) {
 TEST_F(SocketClientTest, TimelineInterleavesWithTheServerLog) {
   auto from = server_.log().next_seq();
   SocketClient client = ConnectTcp(server_.port(), kPatience, &server_.log());
-  client.WriteLine("close");
-  client.ExpectClosed(kPatience);
+  client.SendLine("close");
+  client.ExpectEof(kPatience);
   server_.process().WaitForLine(R"(^closed \d+$)", kPatience, from);
   std::vector<std::string> lines;
   for (const Line& line : server_.log().Lines(from)) lines.push_back(line.text);
@@ -380,9 +385,9 @@ TEST_F(SocketClientTest, ManyClientsOnManyThreads) {
           SocketClient client = ConnectTcp(server_.port(), kPatience, &server_.log());
           for (int i = 0; i < kLines; ++i) {
             std::string text = "client " + std::to_string(t) + " line " + std::to_string(i);
-            client.WriteLine("echo " + text, kPatience);
+            client.SendLine("echo " + text, kPatience);
             if (i % 3 == 0) {  // pipelined too: several lines in flight
-              client.WriteLine("echo +" + text, kPatience);
+              client.SendLine("echo +" + text, kPatience);
               if (client.ReadLine(kPatience) != text || client.ReadLine(kPatience) != "+" + text) {
                 failures[t] = "wrong answer at " + text;
                 return;
@@ -392,8 +397,8 @@ TEST_F(SocketClientTest, ManyClientsOnManyThreads) {
               return;
             }
           }
-          client.WriteLine("close");
-          client.ExpectClosed(kPatience);
+          client.SendLine("close");
+          client.ExpectEof(kPatience);
         } catch (const std::exception& e) {
           failures[t] = e.what();
         }
@@ -408,7 +413,7 @@ TEST(SocketClientConnect, RefusedConnectionFailsAtOnce) {
   auto begin = Clock::now();
   Error e = ErrorOf([&] { ConnectTcp(closed.port(), kPatience, nullptr, "nobody"); });
   EXPECT_LT(Clock::now() - begin, kPatience / 2);
-  EXPECT_EQ(e.kind(), ErrorKind::kNotRunning);
+  EXPECT_EQ(e.kind(), ErrorKind::kConnectFailed);
   EXPECT_THAT(e.what(), AllOf(HasSubstr("nobody: cannot connect to 127.0.0.1:" +
                                         std::to_string(closed.port())),
                               HasSubstr(std::strerror(ECONNREFUSED))));  // in our locale
@@ -429,7 +434,7 @@ TEST(SocketClientConnect, UnixSocket) {
   std::filesystem::create_directories(dir);
   const std::string path = (dir / "line.sock").string();
   Error missing = ErrorOf([&] { ConnectUnix(path, kPatience); });
-  EXPECT_EQ(missing.kind(), ErrorKind::kNotRunning);
+  EXPECT_EQ(missing.kind(), ErrorKind::kConnectFailed);
   EXPECT_THAT(missing.what(), HasSubstr("cannot connect to " + path));
   {
     Server server({.command = {LINE_SERVER, "unix", path},
@@ -440,10 +445,10 @@ TEST(SocketClientConnect, UnixSocket) {
     SocketClient client = ConnectUnix(path, kPatience, &timeline);
     EXPECT_EQ(client.peer(), path);
     EXPECT_THAT(client.label(), MatchesRegex(R"(unix#[0-9]+)"));
-    client.WriteLine("echo over unix");
+    client.SendLine("echo over unix");
     EXPECT_EQ(client.ReadLine(kPatience), "over unix");
-    client.ShutdownWrite();
-    client.ExpectClosed(kPatience);
+    client.SendEof();
+    client.ExpectEof(kPatience);
     EXPECT_THAT(ClientLines(timeline).front(), HasSubstr(" connected to " + path));
   }
   std::filesystem::remove_all(dir);
