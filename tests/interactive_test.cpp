@@ -100,7 +100,7 @@ TEST(Interactive, ExpectFailsAtOnceWhenTheProgramEnds) {
     FAIL() << "sent";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kExited);
-    EXPECT_THAT(e.what(), HasSubstr("the program exited with code 3"));
+    EXPECT_THAT(e.what(), HasSubstr("exited with code 3"));
     ASSERT_TRUE(e.exit_status());
     EXPECT_EQ(e.exit_status()->Describe(), "exited with code 3");
     EXPECT_EQ(e.log_file(), options.log.file);
@@ -124,6 +124,19 @@ TEST(Interactive, ExpectEofWantsNothingUnread) {
   EXPECT_EQ(repl.ReadExactly(6), "> bye\n");
   EXPECT_EQ(repl.unread(), "");
   EXPECT_TRUE(repl.ExpectEof().success());
+}
+
+TEST(Interactive, ReadToEofReturnsTheLastWordsAndWaitsForTheExit) {
+  Interactive repl(Repl());
+  repl.SendLine("echo last words");
+  repl.SendEof();
+  std::string rest = repl.ReadToEof();
+  EXPECT_THAT(rest, HasSubstr("last words\n"));
+  EXPECT_THAT(rest, HasSubstr("bye\n"));
+  EXPECT_EQ(repl.unread(), "");
+  ASSERT_TRUE(repl.process().exit_status());  // the end of the stream is the exit
+  EXPECT_TRUE(repl.process().exit_status()->success());
+  EXPECT_TRUE(repl.ExpectEof().success());  // still the end, nothing unread
 }
 
 TEST(Interactive, SendAfterSendEofIsAWrongState) {

@@ -250,6 +250,16 @@ TEST_F(SocketClientTest, ExpectEofFailsWhenDataComeInstead) {
   EXPECT_EQ(client.ReadLine(kPatience), "surprise");  // the data stay unread
 }
 
+TEST_F(SocketClientTest, ReadToEofReturnsWhatCameBeforeTheClose) {
+  SocketClient client = Connect();
+  client.SendLine("echo one");
+  client.SendLine("echo two");
+  client.SendLine("close");
+  EXPECT_EQ(client.ReadToEof(kPatience), "one\ntwo\n");
+  EXPECT_EQ(client.unread(), "");
+  client.ExpectEof(kPatience);  // still closed, nothing unread
+}
+
 TEST_F(SocketClientTest, SendEofSendsEndOfStream) {
   SocketClient client = Connect();
   auto from = server_.log().next_seq();
