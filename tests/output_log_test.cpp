@@ -232,6 +232,32 @@ TEST(OutputLog, AWaiterIsNotHeldBehindTheFileWrite) {
   EXPECT_EQ(count, kLines);
 }
 
+// A waiter whose pattern is slower than the output never catches up; it must still end on a
+// stop request (and so at its deadline), not test new lines for as long as they keep coming.
+TEST(OutputLog, AWaitEndsOnAStopRequestWhileLinesKeepComing) {
+  OutputLog log;
+  std::atomic<bool> done{false};
+  std::atomic<int> appended{0};
+  std::thread appender([&] {
+    const std::string line = "a" + std::string(4000, 'b') + "\n";  // costly for /a.*b.*c/
+    while (!done.load()) {
+      log.Append(Stream::kOut, line);
+      appended.fetch_add(1);
+    }
+  });
+  std::stop_source stop;
+  auto waiter = std::async(std::launch::async, [&] {
+    return log.WaitForLine(R"(a.*b.*c)", Clock::duration::max(), 0, StreamFilter::kEither, 1, stop.get_token());
+  });
+  while (appended.load() < 50) std::this_thread::yield();  // the flood is on
+  stop.request_stop();
+  const std::future_status ended = waiter.wait_for(120s);  // the flood goes on meanwhile
+  done = true;  // then the waiter catches up and ends in any case: the test does not hang
+  appender.join();
+  EXPECT_EQ(ended, std::future_status::ready) << "the wait ignored the stop request";
+  EXPECT_EQ(waiter.get().status, WaitForLineResult::Status::kTimeout);
+}
+
 TEST(OutputLog, FormatEscapesControlBytesAndInvalidUtf8) {
   OutputLog log;
   log.Append(Stream::kOut, std::string("a\0b\r\xFF \xC3\xA9 \t\n", 11));
