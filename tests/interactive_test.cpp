@@ -3,7 +3,10 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -17,6 +20,13 @@ using ::testing::HasSubstr;
 
 InteractiveOptions Repl(bool pty = false) {
   return {.command = {FIXTURES_HELPER, "repl"}, .pty = pty, .timeout = 60s};
+}
+
+std::string FileText(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream content;
+  content << in.rdbuf();
+  return content.str();
 }
 
 TEST(Interactive, PromptWithoutNewlineAndAnswers) {
@@ -190,6 +200,22 @@ TEST(Interactive, StdinErrors) {
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kBadInput);
     EXPECT_THAT(e.what(), HasSubstr("stdin_pipe"));
+  }
+}
+
+TEST(Interactive, ErrorsNameARealLogFileByDefault) {
+  Interactive repl(Repl());
+  repl.Expect("> ");
+  repl.SendLine("exit 3");
+  try {
+    repl.Expect("never", 600s);
+    FAIL() << "matched";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kExited);
+    ASSERT_FALSE(e.log_file().empty());
+    EXPECT_EQ(e.log_file(), repl.log().file());
+    EXPECT_EQ(e.log_file().parent_path(), DefaultLogDirectory());
+    EXPECT_THAT(FileText(e.log_file()), HasSubstr(R"(cli| stdin> exit 3\x0A)"));
   }
 }
 
