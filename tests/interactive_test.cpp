@@ -219,5 +219,24 @@ TEST(Interactive, ErrorsNameARealLogFileByDefault) {
   }
 }
 
+// SendLine ends a line with the line ending (by default "\n"); ReadLine takes a "\r" just
+// before the "\n" away, and no other "\r".
+TEST(Interactive, LineEndingAndCrlfLines) {
+  Interactive cat({.command = {"cat"}, .timeout = 60s});
+  EXPECT_EQ(cat.line_ending(), "\n");
+  cat.SendLine("lf");
+  EXPECT_EQ(cat.ReadUntil("\n"), "lf\n");
+  cat.set_line_ending("\r\n");
+  cat.SendLine("crlf");
+  EXPECT_EQ(cat.ReadUntil("\n"), "crlf\r\n");
+  cat.SendLine("read as a line");
+  EXPECT_EQ(cat.ReadLine(), "read as a line");
+  cat.Send("mid\rline\ntwo\r\r\n");
+  EXPECT_EQ(cat.ReadLine(), "mid\rline");
+  EXPECT_EQ(cat.ReadLine(), "two\r");
+  cat.SendEof();
+  EXPECT_TRUE(cat.ExpectEof().success());
+}
+
 }  // namespace
 }  // namespace fixtures
