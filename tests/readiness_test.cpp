@@ -296,6 +296,9 @@ TEST(Readiness, BadInput) {
   EXPECT_EQ(kind_of([] { TcpAccepts(0); }), ErrorKind::kBadInput);
   EXPECT_EQ(kind_of([] { TcpAccepts(65536); }), ErrorKind::kBadInput);
   EXPECT_EQ(kind_of([] { UnixSocketAccepts(""); }), ErrorKind::kBadInput);
+  EXPECT_EQ(kind_of([] { CommandSucceeds({}); }), ErrorKind::kBadInput);
+  EXPECT_EQ(kind_of([] { CommandSucceeds({""}); }), ErrorKind::kBadInput);
+  EXPECT_EQ(kind_of([] { CommandSucceeds({"true"}, 0ms); }), ErrorKind::kBadInput);
   EXPECT_EQ(kind_of([] { AllOf(std::vector<Readiness>{}); }), ErrorKind::kBadInput);
   EXPECT_EQ(kind_of([] { AnyOf(Readiness{}); }), ErrorKind::kBadInput);
   EXPECT_EQ(kind_of([] { Check("x", nullptr); }), ErrorKind::kBadInput);
