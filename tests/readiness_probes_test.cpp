@@ -1,5 +1,5 @@
-// The probes users expect of real servers: a command that succeeds; and placeholders in every
-// probe's strings.
+// The probes users expect of real servers: a command that succeeds, a file or pid file that
+// appears; and placeholders in every probe's strings.
 #include "fixtures/readiness.hpp"
 
 #include <unistd.h>
@@ -70,6 +70,13 @@ std::filesystem::path TempDir(const std::string& name) {
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;
+}
+
+// Written whole under another name, then renamed onto `path`, as daemons write pid files.
+void WriteFile(const std::filesystem::path& path, const std::string& text) {
+  auto temporary = path.string() + ".tmp";
+  std::ofstream(temporary) << text;
+  std::filesystem::rename(temporary, path);
 }
 
 // A child that answers `ask`: connection I gets "not yet I" up to `not_yet`, then "ok".
@@ -179,7 +186,8 @@ TEST(Placeholders, UnknownOneFailsEachProbeAtOnce) {
   PortMap ports;
   ports.Set("", 1);
   ProbeContext context(child, ports, false, {}, Placeholders(4242));
-  for (const Readiness& ready : {UnixSocketAccepts("{nope}.sock"), CommandSucceeds({FIXTURES_HELPER, "{nope}"})}) {
+  for (const Readiness& ready : {UnixSocketAccepts("{nope}.sock"), FileExists("{nope}"), PidFileNamesRunningProcess("{nope}.pid"),
+                                 CommandSucceeds({FIXTURES_HELPER, "{nope}"})}) {
     ProbeOutcome outcome = ready.probe()->Wait(context, Clock::now() + 600s);
     EXPECT_EQ(outcome.status, ProbeOutcome::Status::kFailed) << ready.probe()->Describe();
     EXPECT_EQ(outcome.observation, "unknown placeholder {nope}; known: {port}, {name}");
@@ -195,6 +203,82 @@ TEST(Placeholders, UnixSocketPath) {
                              .probe()
                              ->Wait(ProbeContext(child, ports, false, {}, Placeholders(0)), Clock::now() + kPatience);
   EXPECT_EQ(outcome.status, ProbeOutcome::Status::kReady) << outcome.observation;
+}
+
+TEST(FileExists, WakesWhenTheFileAppears) {
+  auto dir = TempDir("exists");
+  Process child({.command = {FIXTURES_HELPER, "print-ready", "up"}, .cwd = dir});
+  PortMap ports;
+  ProbeContext context(child, ports, false, {}, Placeholders(0));
+  Readiness ready = FileExists("{name}.flag");  // relative: from the server's working directory
+  EXPECT_EQ(ready.probe()->Describe(), "file {name}.flag exists");
+
+  ProbeOutcome before = ready.probe()->Wait(context, Clock::now());
+  EXPECT_EQ(before.status, ProbeOutcome::Status::kTimeout);
+  EXPECT_THAT(before.observation, HasSubstr((dir / "n1.flag").string() + ": no such file or directory"));
+
+  auto waiting = std::async(std::launch::async, [&] { return ready.probe()->Wait(context, Clock::now() + kPatience); });
+  std::ofstream(dir / "n1.flag") << "";
+  ASSERT_EQ(waiting.wait_for(kPatience), std::future_status::ready);
+  EXPECT_EQ(waiting.get().status, ProbeOutcome::Status::kReady);
+
+  // In a directory that does not exist yet: retried until it does, then watched.
+  Readiness nested = FileExists("data/ready");
+  auto nested_waiting = std::async(std::launch::async, [&] { return nested.probe()->Wait(context, Clock::now() + kPatience); });
+  std::filesystem::create_directories(dir / "data");
+  std::ofstream(dir / "data" / "ready") << "";
+  ASSERT_EQ(nested_waiting.wait_for(kPatience), std::future_status::ready);
+  ProbeOutcome outcome = nested_waiting.get();
+  EXPECT_EQ(outcome.status, ProbeOutcome::Status::kReady) << outcome.observation;
+  EXPECT_THAT(outcome.observation, HasSubstr((dir / "data" / "ready").string() + " exists"));
+}
+
+TEST(FileExists, TheServersExitEndsTheWait) {
+  auto dir = TempDir("exit");
+  Server server({.command = {FIXTURES_HELPER, "exit-later", "300", "3", "fatal: no config"},
+                 .ready = FileExists("never"),
+                 .startup_timeout = 600s,
+                 .cwd = dir});
+  auto begin = Clock::now();
+  Error e = StartError(server);
+  EXPECT_LT(Clock::now() - begin, 60s);
+  EXPECT_EQ(e.kind(), ErrorKind::kExitedBeforeReady);
+  EXPECT_THAT(e.what(), HasSubstr("waited for: file never exists: " + (dir / "never").string() + ": no such file"));
+}
+
+TEST(PidFileNamesRunningProcess, WaitsForAPidThatRuns) {
+  auto dir = TempDir("pid");
+  Process child({.command = {FIXTURES_HELPER, "print-ready", "up"}, .cwd = dir});
+  PortMap ports;
+  ProbeContext context(child, ports, false);
+  Readiness ready = PidFileNamesRunningProcess("app.pid");
+  EXPECT_EQ(ready.probe()->Describe(), "pid file app.pid names a running process");
+  auto now = [&] { return ready.probe()->Wait(context, Clock::now()); };
+
+  EXPECT_THAT(now().observation, HasSubstr("app.pid: no such file or directory"));
+  WriteFile(dir / "app.pid", "");
+  EXPECT_THAT(now().observation, HasSubstr("app.pid: empty"));
+  WriteFile(dir / "app.pid", "starting\n");
+  EXPECT_THAT(now().observation, HasSubstr("app.pid: holds 'starting', not a pid"));
+  int gone = 0;
+  {
+    Process exited({.command = {FIXTURES_HELPER, "exit", "0"}});
+    exited.Wait();  // reaped
+    gone = exited.pid();
+  }
+  WriteFile(dir / "app.pid", std::to_string(gone) + "\n");
+  ProbeOutcome stale = now();
+  EXPECT_EQ(stale.status, ProbeOutcome::Status::kTimeout);
+  EXPECT_THAT(stale.observation, HasSubstr("app.pid: names pid " + std::to_string(gone) + ", which is not running"));
+
+  // Renamed onto the stale file while the probe waits: it wakes and reads it again.
+  auto waiting = std::async(std::launch::async, [&] { return ready.probe()->Wait(context, Clock::now() + kPatience); });
+  WriteFile(dir / "app.pid", " " + std::to_string(child.pid()) + "\n");
+  ASSERT_EQ(waiting.wait_for(kPatience), std::future_status::ready);
+  ProbeOutcome outcome = waiting.get();
+  EXPECT_EQ(outcome.status, ProbeOutcome::Status::kReady) << outcome.observation;
+  EXPECT_THAT(outcome.observation, HasSubstr("names pid " + std::to_string(child.pid()) + " (`"));
+  EXPECT_THAT(outcome.observation, HasSubstr("print-ready up`)"));
 }
 
 }  // namespace

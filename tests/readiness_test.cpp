@@ -299,6 +299,8 @@ TEST(Readiness, BadInput) {
   EXPECT_EQ(kind_of([] { CommandSucceeds({}); }), ErrorKind::kBadInput);
   EXPECT_EQ(kind_of([] { CommandSucceeds({""}); }), ErrorKind::kBadInput);
   EXPECT_EQ(kind_of([] { CommandSucceeds({"true"}, 0ms); }), ErrorKind::kBadInput);
+  EXPECT_EQ(kind_of([] { FileExists(""); }), ErrorKind::kBadInput);
+  EXPECT_EQ(kind_of([] { PidFileNamesRunningProcess(""); }), ErrorKind::kBadInput);
   EXPECT_EQ(kind_of([] { AllOf(std::vector<Readiness>{}); }), ErrorKind::kBadInput);
   EXPECT_EQ(kind_of([] { AnyOf(Readiness{}); }), ErrorKind::kBadInput);
   EXPECT_EQ(kind_of([] { Check("x", nullptr); }), ErrorKind::kBadInput);
