@@ -1,5 +1,5 @@
 // The probes users expect of real servers: a command that succeeds, a file or pid file that
-// appears; and placeholders in every probe's strings.
+// appears, HTTP with any method, headers and TLS; and placeholders in every probe's strings.
 #include "fixtures/readiness.hpp"
 
 #include <unistd.h>
@@ -187,7 +187,7 @@ TEST(Placeholders, UnknownOneFailsEachProbeAtOnce) {
   ports.Set("", 1);
   ProbeContext context(child, ports, false, {}, Placeholders(4242));
   for (const Readiness& ready : {UnixSocketAccepts("{nope}.sock"), FileExists("{nope}"), PidFileNamesRunningProcess("{nope}.pid"),
-                                 CommandSucceeds({FIXTURES_HELPER, "{nope}"})}) {
+                                 CommandSucceeds({FIXTURES_HELPER, "{nope}"}), HttpResponds("/{nope}")}) {
     ProbeOutcome outcome = ready.probe()->Wait(context, Clock::now() + 600s);
     EXPECT_EQ(outcome.status, ProbeOutcome::Status::kFailed) << ready.probe()->Describe();
     EXPECT_EQ(outcome.observation, "unknown placeholder {nope}; known: {port}, {name}");
@@ -279,6 +279,62 @@ TEST(PidFileNamesRunningProcess, WaitsForAPidThatRuns) {
   EXPECT_EQ(outcome.status, ProbeOutcome::Status::kReady) << outcome.observation;
   EXPECT_THAT(outcome.observation, HasSubstr("names pid " + std::to_string(child.pid()) + " (`"));
   EXPECT_THAT(outcome.observation, HasSubstr("print-ready up`)"));
+}
+
+// Each method against a real server that echoes what it got: method, path, body, content type
+// and a header, placeholders replaced.
+TEST(HttpResponds, AnyMethodWithHeadersAndBody) {
+  Process http({.command = {HTTP_HELPER, "0"}});
+  auto listening = http.WaitForLine(R"(listening on port (\d+))", kPatience);
+  PortMap ports;
+  ports.Set("", std::stoi(listening.groups.at(1)));
+  ProbeContext context(http, ports, false, {}, Placeholders(0));
+  for (std::string method : {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"}) {
+    const bool sends = method == "POST" || method == "PUT" || method == "DELETE" || method == "PATCH";
+    std::string answered = "(not called)";
+    Readiness ready = HttpResponds(HttpCheck{.path = "/echo/{name}",
+                                    .method = method,
+                                    .body = sends ? "payload of {name}" : "",
+                                    .content_type = sends ? "text/x-probe" : "",
+                                    .headers = {{"X-Probe", "yes {name}"}},
+                                    .body_matches = [&](const std::string& body) {
+                                      answered = body;
+                                      return true;
+                                    }});
+    EXPECT_EQ(ready.probe()->Describe(), "HTTP " + method + " /echo/{name} on {port} answers 200-299 with a matching body");
+    ProbeOutcome outcome = ready.probe()->Wait(context, Clock::now() + kPatience);
+    ASSERT_EQ(outcome.status, ProbeOutcome::Status::kReady) << method << ": " << outcome.observation;
+    std::string expected = method + " /echo/n1 body=" + (sends ? "payload of n1 type=text/x-probe" : " type=") + " x-probe=yes n1";
+    EXPECT_EQ(answered, method == "HEAD" ? "" : expected) << method;
+    http.WaitForLine("^" + method + " /echo/n1 -> 200", kPatience);
+  }
+  // A content type without a body: sent as it is, with an empty body.
+  std::string answered;
+  HttpCheck empty_json{.path = "/echo", .method = "POST", .content_type = "application/json",
+                       .body_matches = [&](const std::string& body) {
+                         answered = body;
+                         return true;
+                       }};
+  ASSERT_EQ(HttpResponds(empty_json).probe()->Wait(context, Clock::now() + kPatience).status, ProbeOutcome::Status::kReady);
+  EXPECT_EQ(answered, "POST /echo body= type=application/json x-probe=");
+}
+
+TEST(HttpResponds, Tls) {
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+  Readiness ready = HttpResponds(HttpCheck{.path = "/health", .tls = true});
+  EXPECT_EQ(ready.probe()->Describe(), "HTTPS GET /health on {port} answers 200-299");
+  Server server({.command = {HTTP_HELPER, "{port}", "2", "--tls"}, .ready = ready, .startup_timeout = kPatience});
+  server.Start();
+  EXPECT_EQ(CountLines(server.log(), "GET /health -> 503"), 2);
+  // Plain HTTP to the TLS port: never an answer.
+  PortMap ports;
+  ports.Set("", server.port());
+  ProbeOutcome plain = HttpResponds("/health").probe()->Wait(ProbeContext(server.process(), ports, false), Clock::now());
+  EXPECT_EQ(plain.status, ProbeOutcome::Status::kTimeout) << plain.observation;
+#else
+  EXPECT_THROW(HttpResponds(HttpCheck{.tls = true}), Error);
+  GTEST_SKIP() << "cpp-httplib is built without OpenSSL (CPPHTTPLIB_OPENSSL_SUPPORT): no HTTPS";
+#endif
 }
 
 }  // namespace
