@@ -137,13 +137,18 @@ TEST(CommandSucceeds, SaysWhatTheLastAttemptExitedWithAndWrote) {
   ProbeOutcome outcome = CancelledAfter(CommandSucceeds({FIXTURES_HELPER, "ask", "{port}"}), server, "^connection 2$");
   EXPECT_THAT(outcome.observation,
               ContainsRegex("^`[^`]*fixtures_helper ask " + std::to_string(server.reserved.port()) +
-                            "` exited with code 1: not yet [0-9]+ \\([0-9]+ attempts\\); log of the last attempt: "));
-  // The attempts' one log file, named after the server, holds the last attempt.
-  auto file = outcome.observation.substr(outcome.observation.find("log of the last attempt: ") + 25);
-  EXPECT_THAT(std::filesystem::path(file).filename().string(), StartsWith("fixtures_helper-probe-"));
+                            "` exited with code 1: not yet [0-9]+ \\([0-9]+ attempts\\); its log: "));
+  // One log file is left, named after the server: the attempt the observation describes,
+  // whether or not another one was running when the wait was cancelled.
+  std::string said = outcome.observation.substr(outcome.observation.find(": not yet ") + 2);
+  said = said.substr(0, said.find(" ("));
+  auto file = std::filesystem::path(outcome.observation.substr(outcome.observation.find("; its log: ") + 11));
+  EXPECT_THAT(file.filename().string(), StartsWith("fixtures_helper-probe-"));
   std::ifstream in(file);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_THAT(text, HasSubstr("out| not yet "));
+  EXPECT_THAT(text, HasSubstr("out| " + said + "\n"));
+  EXPECT_THAT(text, HasSubstr("exited with code 1"));
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(file).replace_extension(".running.log")));
 }
 
 TEST(CommandSucceeds, AnAttemptPastItsTimeoutIsKilled) {
