@@ -186,6 +186,20 @@ TEST(Stack, TheRunDirectoryGoesWithAPassingServer) {
   EXPECT_FALSE(std::filesystem::exists(dir));
 }
 
+TEST(Stack, ProbesTakeTheServersPlaceholders) {
+  // Answers "not yet" twice, then "ok": `ask {port}` exits 0 at the third attempt.
+  Server server({.command = {FIXTURES_HELPER, "answer", "{port}", "2"},
+                 .ready = AllOf(CommandSucceeds({FIXTURES_HELPER, "ask", "{port}"}), FileExists("{dir}/marker")),
+                 .name = "probed",
+                 .files = {{.path = "marker", .text = "x"}}});
+  server.Start();
+  EXPECT_NO_THROW(server.log().WaitForLine("^connection 3$", ScaleTimeout(10s)));
+  Server bad({.command = {HTTP_HELPER, "{port}"}, .ready = FileExists("{nope}/x"), .name = "bad-probe"});
+  Error e = ErrorOf([&] { bad.Start(); });
+  EXPECT_EQ(e.kind(), ErrorKind::kProbeFailed);
+  EXPECT_THAT(e.what(), HasSubstr("unknown placeholder {nope}"));
+}
+
 TEST(Stack, StartsWhatIsNeededFirstAndWiresItsPorts) {
   Stack stack;
   ServerOptions front = ShowFile("front", "{dir}/conf");
