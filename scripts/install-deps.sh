@@ -59,9 +59,9 @@ fi
 echo "install-deps: installing ${missing[*]}"
 update
 # The examples run these servers as their own children; Debian's packages would start them as
-# system services on their usual ports. Where nothing says otherwise (a Docker image has a
-# policy-rc.d that does; a debootstrap root or a VM has none), forbid starting services for the
-# time of this install.
+# system services on their usual ports on a machine with an init system (a container or chroot
+# without one blocks it already). Where no policy-rc.d says otherwise, forbid starting services
+# for the time of this install (invoke-rc.d and deb-systemd-invoke both ask it).
 policy=/usr/sbin/policy-rc.d
 if [ ${#servers[@]} -gt 0 ] && [ ! -e "$policy" ]; then
   printf '#!/bin/sh\n# install-deps.sh: no service started during this install\nexit 101\n' |
