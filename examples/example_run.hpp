@@ -20,7 +20,7 @@ using namespace std::chrono_literals;
 namespace examples {
 
 struct ExampleRun {
-  fixtures::ExitStatus status;
+  fixtures::ExitStatus status = fixtures::ExitStatus::Unknown();
   std::string out;     // what it printed, stdout and stderr
   std::string report;  // the failure reports it appended to $FIXTURES_REPORT_FILE
 };
