@@ -70,6 +70,8 @@ TEST_F(MariaDb, RowsComeBackAsTheyAreAskedFor) {
     EXPECT_EQ(mysql.ReadLine(), "COUNT(*)\tSUM(n)");
     EXPECT_EQ(mysql.ReadLine(), std::to_string(i) + "\t" + std::to_string(i * (i + 1) / 2));
   }
+  mysql.SendEof();  // a clean end (killed, the client would leave "Aborted connection" behind)
+  EXPECT_TRUE(mysql.ExpectEof().success());
 }
 
 TEST_F(MariaDb, AnSqlErrorEndsTheClientWithCode1) {
