@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,7 @@ int Usage() {
       "  print-twice TEXT        print TEXT twice, then wait\n"
       "  ignore-term TEXT        ignore SIGTERM, print TEXT, wait\n"
       "  exit CODE [LINE...]     print each LINE on stderr, exit with CODE\n"
+      "  show-file PATH          print the file's text and \"shown\" on stdout, wait\n"
       "  raise SIGNAL            print a line, then kill itself with SIGNAL (a number)\n"
       "  hostile                 write hostile bytes on stdout and stderr, exit 0\n"
       "  flood BYTES             write BYTES of 100-byte lines on stdout, exit 0\n"
@@ -131,6 +133,13 @@ int main(int argc, char** argv) {
   if (command == "ignore-term" && argc == 3) {
     ::signal(SIGTERM, SIG_IGN);
     WriteLine(1, argv[2]);
+    WaitForever();
+  }
+  if (command == "show-file" && argc == 3) {
+    std::ifstream in(argv[2]);
+    if (!in) return Fail(argv[2]);
+    for (std::string line; std::getline(in, line);) WriteLine(1, line);
+    WriteLine(1, "shown");
     WaitForever();
   }
   if (command == "exit" && argc >= 3) {
