@@ -26,13 +26,14 @@ struct ExampleRun {
 };
 
 /// Runs the tests of `binary` that `filter` selects (disabled ones included), in that order,
-/// with a TMPDIR of its own: the run directories a failed test keeps go with it afterwards.
+/// with run directories made in a directory of its own: those a failed test keeps go with it
+/// afterwards.
 inline ExampleRun RunExample(const std::string& binary, const std::string& filter) {
   char dir_template[] = "/tmp/fixtures-check-XXXXXX";  // short: a Unix socket path must fit
   std::filesystem::path tmp = ::mkdtemp(dir_template);
   fixtures::Process child({
       .command = {binary, "--gtest_filter=" + filter, "--gtest_also_run_disabled_tests"},
-      .env = {{"TMPDIR", tmp.string()},
+      .env = {{"FIXTURES_RUN_DIR", tmp.string()},
               {"FIXTURES_REPORT_FILE", (tmp / "report.txt").string()},
               {"GTEST_COLOR", "no"}},
       .name = std::filesystem::path(binary).filename().string(),
