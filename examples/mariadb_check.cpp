@@ -16,10 +16,10 @@ TEST(MariaDbCheck, AFailedTestShowsTheSqlSentAndTheErrorReceived) {
   std::string failed = examples::Block(run.out, "MariaDb.DISABLED_TypoInTheSql");
   EXPECT_THAT(failed, HasSubstr("[  FAILED  ] MariaDb.DISABLED_TypoInTheSql")) << run.out;
   for (const std::string& where : {failed, run.report}) {
-    // What was sent, in order, then what came back: the error, after the statement.
-    auto insert = where.find("INSERT INTO t VALUES (1), (2);");
-    auto typo = where.find("SELECT COUNT(*) FROM t WHERE n > 0 ORDER BY;");
-    auto error = where.find("ERROR 1064 (42000) at line 3: You have an error in your SQL syntax");
+    // The server's timeline: what the client was sent, in order, then the error it printed.
+    auto insert = where.find("cli| mysql> INSERT INTO t VALUES (1), (2);\n");
+    auto typo = where.find("cli| mysql> SELECT COUNT(*) FROM t WHERE n > 0 ORDER BY;\n");
+    auto error = where.find("cli| mysql< ERROR 1064 (42000) at line 3: You have an error in your SQL syntax");
     ASSERT_NE(error, std::string::npos) << where;
     EXPECT_LT(insert, typo) << where;
     EXPECT_LT(typo, error) << where;
