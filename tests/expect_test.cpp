@@ -195,5 +195,32 @@ TEST(Expect, AMatchThatNeedsTheEndIsFoundWhateverTheWindow) {
   EXPECT_THAT(WindowScript(client), ElementsAre("209", ""));
 }
 
+// ReadLine returns a line without its "\n" and a "\r" just before it, from a program as from a
+// socket, also when the "\r" and the "\n" come in two arrivals; any other "\r" stays.
+template <typename Client>
+std::vector<std::string> LinesScript(Client& client) {
+  std::vector<std::string> lines;
+  for (int i = 0; i < 6; ++i) lines.push_back(client.ReadLine(kPatience));
+  client.SendLine("go");
+  lines.push_back(client.ReadLine(kPatience));
+  lines.push_back(client.ReadLine(kPatience));
+  client.SendLine("go");
+  client.SendEof();
+  lines.push_back(client.ReadToEof(kPatience));
+  return lines;
+}
+
+TEST(Expect, ReadLineTakesAwayTheCarriageReturnOfACrlfLineOnly) {
+  const std::vector<std::string> parts = {"crlf\r\nlf\nmid\rline\r\ntwo\r\r\n\r\n\rlead\nsplit\r",
+                                          "\nlast\n\rend\r"};
+  const std::vector<std::string> expected = {"crlf", "lf", "mid\rline", "two\r", "", "\rlead", "split", "last",
+                                             "\rend\r"};
+  Interactive program = ProgramSource(parts);
+  EXPECT_EQ(LinesScript(program), expected);
+  SocketSource server(parts);
+  SocketClient client = ConnectTcp(server.port(), kPatience);
+  EXPECT_EQ(LinesScript(client), expected);
+}
+
 }  // namespace
 }  // namespace fixtures

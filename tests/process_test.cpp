@@ -111,6 +111,63 @@ TEST(Process, LogFileHoldsEveryByte) {
   std::filesystem::remove(options.log.file);
 }
 
+std::string FileText(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+// Without `log.file`, a child still gets a file: DefaultLogFile(its name), one per child.
+TEST(Process, WritesALogFileByDefault) {
+  const std::string prefix = "fixtures_helper-" + std::to_string(::getpid()) + "-";
+  std::filesystem::path first_file;
+  {
+    Process first(Helper({"exit", "3", "fatal: config missing", "second line"}));
+    first.Wait();
+    first_file = first.log().file();
+    EXPECT_EQ(first.options().log.file, first_file);
+  }
+  ASSERT_FALSE(first_file.empty());
+  EXPECT_EQ(first_file.parent_path(), DefaultLogDirectory());
+  const std::string name = first_file.filename().string();
+  ASSERT_TRUE(name.starts_with(prefix) && name.ends_with(".log")) << name;
+  const int n = std::stoi(name.substr(prefix.size()));
+  std::string text = FileText(first_file);
+  EXPECT_THAT(text, HasSubstr(" err| fatal: config missing\n"));
+  EXPECT_THAT(text, HasSubstr(" err| second line\n"));
+
+  Process second(Helper({"exit", "0", "again"}));
+  second.Wait();
+  EXPECT_EQ(second.log().file(), DefaultLogDirectory() / (prefix + std::to_string(n + 1) + ".log"));
+  EXPECT_THAT(FileText(second.log().file()), HasSubstr(" err| again\n"));
+  EXPECT_THAT(FileText(first_file), Not(HasSubstr("again")));
+  std::filesystem::remove(first_file);
+  std::filesystem::remove(second.log().file());
+}
+
+TEST(Process, AnErrorNamesItsDefaultLogFile) {
+  Process process(Helper({"exit", "3", "fatal: config missing"}));
+  try {
+    process.WaitForLine("never printed", 600s);
+    FAIL() << "matched";
+  } catch (const Error& e) {
+    ASSERT_FALSE(e.log_file().empty());
+    EXPECT_THAT(e.what(), HasSubstr("(full log: " + e.log_file().string() + ")"));
+    EXPECT_THAT(FileText(e.log_file()), HasSubstr(" err| fatal: config missing\n"));
+  }
+}
+
+TEST(Process, DefaultLogFilesAreNumberedPerNameWithSafeNames) {
+  const std::string pid = std::to_string(::getpid());
+  EXPECT_EQ(DefaultLogFile("log files/test a"), DefaultLogDirectory() / ("log_files_test_a-" + pid + "-1.log"));
+  EXPECT_EQ(DefaultLogFile("log files/test b"), DefaultLogDirectory() / ("log_files_test_b-" + pid + "-1.log"));
+  EXPECT_EQ(DefaultLogFile("log files/test a"), DefaultLogDirectory() / ("log_files_test_a-" + pid + "-2.log"));
+  // Names that give the same file name share the count: their files differ.
+  EXPECT_EQ(DefaultLogFile("log_files/test_a"), DefaultLogDirectory() / ("log_files_test_a-" + pid + "-3.log"));
+  EXPECT_FALSE(std::filesystem::exists(DefaultLogDirectory() / ("log_files_test_a-" + pid + "-1.log")));
+}
+
 // Bytes this process has allocated and not freed, now: its current heap, not a high-water mark,
 // so it measures this test whatever ran before it in the same process.
 std::size_t HeapInUse() {

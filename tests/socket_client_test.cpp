@@ -100,10 +100,48 @@ TEST_F(SocketClientTest, SendsAndReadsLines) {
   EXPECT_TRUE(client.unread().empty());
 }
 
-TEST_F(SocketClientTest, ReadLineStripsOnlyTheNewline) {
+// CRLF protocols (RESP, memcached, SMTP): ReadLine takes the "\r" of a "\r\n" away, and no
+// other "\r".
+TEST_F(SocketClientTest, ReadLineTakesAwayTheLineEndingWithItsCarriageReturn) {
   SocketClient client = Connect();
   client.SendLine("crlf");
-  EXPECT_EQ(client.ReadLine(kPatience), "dos line\r");
+  EXPECT_EQ(client.ReadLine(kPatience), "dos line");
+  client.SendLine(R"(bytes mid\rline\n)");
+  EXPECT_EQ(client.ReadLine(kPatience), "mid\rline");
+  client.SendLine(R"(bytes two\r\r\n)");
+  EXPECT_EQ(client.ReadLine(kPatience), "two\r");
+  client.SendLine(R"(bytes \rfirst\n\r\n)");
+  EXPECT_EQ(client.ReadLine(kPatience), "\rfirst");
+  EXPECT_EQ(client.ReadLine(kPatience), "");
+  // A "\r" at the end of what has arrived is not a line's end yet.
+  client.SendLine(R"(bytes waits\r)");
+  EXPECT_EQ(ErrorOf([&] { client.ReadLine(kShort); }).kind(), ErrorKind::kTimeout);
+  client.SendLine(R"(bytes \nnext\r\n)");
+  EXPECT_EQ(client.ReadLine(kPatience), "waits");
+  EXPECT_EQ(client.ReadLine(kPatience), "next");
+}
+
+// SendLine ends a line with "\n" by default, with the line ending set otherwise: a RESP
+// server answers PING only when it ends with "\r\n".
+TEST_F(SocketClientTest, SendLineUsesTheLineEnding) {
+  OutputLog timeline;
+  SocketClient client = ConnectTcp(server_.port(), kPatience, &timeline, "redis");
+  EXPECT_EQ(client.line_ending(), "\n");
+  client.SendLine("PING");
+  EXPECT_EQ(client.ReadLine(kPatience), "-ERR PING needs CRLF");
+  client.SendLine("said");
+  EXPECT_EQ(client.ReadUntil("\n", kPatience), "unknown: said\n");  // it received "said\n"
+  client.set_line_ending("\r\n");
+  EXPECT_EQ(client.line_ending(), "\r\n");
+  client.SendLine("PING");
+  EXPECT_EQ(client.ReadLine(kPatience), "+PONG");
+  client.SendLine("said");
+  EXPECT_EQ(client.ReadUntil("\n", kPatience), "unknown: said\r\n");  // it received "said\r\n"
+  EXPECT_THAT(ClientLines(timeline), testing::Contains(R"(redis > PING\x0D\x0A)"));
+  // The setting stays with the connection when the client is moved.
+  SocketClient moved = std::move(client);
+  moved.SendLine("PING");
+  EXPECT_EQ(moved.ReadLine(kPatience), "+PONG");
 }
 
 TEST_F(SocketClientTest, LargeLinesGoBothWays) {

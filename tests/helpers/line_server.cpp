@@ -6,6 +6,9 @@
 //   echo X         -> "X\n"
 //   partial        -> "no newline" (no "\n")
 //   crlf           -> "dos line\r\n"
+//   PING\r         -> "+PONG\r\n" (a RESP ping: only a line ended by "\r\n" gets it)
+//   PING           -> "-ERR PING needs CRLF\r\n" (ended by a bare "\n")
+//   bytes TEXT     -> TEXT with "\r", "\n" and "\\" written as the bytes they stand for
 //   lines N        -> "line 1\n" ... "line N\n", in one write
 //   close          -> closes the connection
 //   stop-reading   -> "stopped\n", then never reads this connection again (it stays open)
@@ -41,6 +44,20 @@ bool SendAll(int fd, std::string_view bytes) {
   return true;
 }
 
+// "\r", "\n" and "\\" as the bytes they stand for; anything else as it is.
+std::string Unescape(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\\' || i + 1 == text.size()) {
+      out += text[i];
+      continue;
+    }
+    char next = text[++i];
+    out += next == 'r' ? '\r' : next == 'n' ? '\n' : next;
+  }
+  return out;
+}
+
 void Say(const char* format, int n) {
   std::printf(format, n);
   std::fflush(stdout);
@@ -55,6 +72,9 @@ bool Handle(int fd, std::string_view line) {
   if (line.starts_with("echo ")) return SendAll(fd, std::string(line.substr(5)) + "\n");
   if (line == "partial") return SendAll(fd, "no newline");
   if (line == "crlf") return SendAll(fd, "dos line\r\n");
+  if (line == "PING\r") return SendAll(fd, "+PONG\r\n");
+  if (line == "PING") return SendAll(fd, "-ERR PING needs CRLF\r\n");
+  if (line.starts_with("bytes ")) return SendAll(fd, Unescape(line.substr(6)));
   if (line.starts_with("lines ")) {
     int count = std::atoi(std::string(line.substr(6)).c_str());
     std::string out;
