@@ -291,7 +291,20 @@ TEST(Readiness, BadInput) {
     return ErrorKind::kSystem;
   };
   EXPECT_EQ(kind_of([] { HttpResponds("health"); }), ErrorKind::kBadInput);
-  EXPECT_EQ(kind_of([] { HttpResponds(HttpCheck{.method = "DELETE"}); }), ErrorKind::kBadInput);
+  EXPECT_EQ(kind_of([] { HttpResponds(HttpCheck{.method = "BREW"}); }), ErrorKind::kBadInput);
+  EXPECT_EQ(kind_of([] { HttpResponds(HttpCheck{.method = "get"}); }), ErrorKind::kBadInput);
+  EXPECT_EQ(kind_of([] { HttpResponds(HttpCheck{.method = "GET", .body = "x"}); }), ErrorKind::kBadInput);
+  EXPECT_EQ(kind_of([] { HttpResponds(HttpCheck{.method = "HEAD", .content_type = "text/plain"}); }), ErrorKind::kBadInput);
+  EXPECT_EQ(kind_of([] { HttpResponds(HttpCheck{.method = "POST", .body = "x", .content_type = "a\r\nb: c"}); }),
+            ErrorKind::kBadInput);
+  EXPECT_EQ(kind_of([] { HttpResponds(HttpCheck{.headers = {{"Bad Name", "x"}}}); }), ErrorKind::kBadInput);
+  EXPECT_EQ(kind_of([] { HttpResponds(HttpCheck{.headers = {{"", "x"}}}); }), ErrorKind::kBadInput);
+  EXPECT_EQ(kind_of([] { HttpResponds(HttpCheck{.headers = {{"X-Ok", "a\nInjected: yes"}}}); }), ErrorKind::kBadInput);
+  EXPECT_EQ(kind_of([] { CommandSucceeds({}); }), ErrorKind::kBadInput);
+  EXPECT_EQ(kind_of([] { CommandSucceeds({""}); }), ErrorKind::kBadInput);
+  EXPECT_EQ(kind_of([] { CommandSucceeds({"true"}, 0ms); }), ErrorKind::kBadInput);
+  EXPECT_EQ(kind_of([] { FileExists(""); }), ErrorKind::kBadInput);
+  EXPECT_EQ(kind_of([] { PidFileNamesRunningProcess(""); }), ErrorKind::kBadInput);
   EXPECT_EQ(kind_of([] { HttpResponds(HttpCheck{.min_status = 300, .max_status = 200}); }), ErrorKind::kBadInput);
   EXPECT_EQ(kind_of([] { TcpAccepts(0); }), ErrorKind::kBadInput);
   EXPECT_EQ(kind_of([] { TcpAccepts(65536); }), ErrorKind::kBadInput);

@@ -64,7 +64,13 @@ int Usage() {
       "                          stdin and waits; end of input prints 'end of input', exits 4\n"
       "  flush-at-exit TEXT       like a server built with --coverage: an atexit handler prints\n"
       "                          'flushed at exit' on stderr; print TEXT; exit 0 on 'quit'\n"
-      "                          on stdin; SIGTERM keeps its default action (no flush)\n",
+      "                          on stdin; SIGTERM keeps its default action (no flush)\n"
+      "  answer PORT N            listen on 127.0.0.1:PORT, print 'listening'; connection I\n"
+      "                          prints 'connection I' on stderr and gets 'not yet I' while\n"
+      "                          I <= N, then 'ok'; with N < 0 it gets nothing and stays open\n"
+      "  ask PORT                 connect to 127.0.0.1:PORT and print the line it gets on\n"
+      "                          stdout: exit 0 if it is 'ok', else 1 (like redis-cli ping);\n"
+      "                          a refused connection is said on stderr, exit 1\n",
       stderr);
   return 2;
 }
@@ -99,8 +105,8 @@ void SleepMs(long ms) {
   }
 }
 
-// Binds 127.0.0.1:port (SO_REUSEADDR, as a reserved port needs) and listens.
-bool ListenOnLoopback(int port) {
+// Binds 127.0.0.1:port (SO_REUSEADDR, as a reserved port needs) and listens: the socket, or -1.
+int ListeningSocket(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -108,8 +114,11 @@ bool ListenOnLoopback(int port) {
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<std::uint16_t>(port));
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 && ::listen(fd, 16) == 0;
+  bool listening = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 && ::listen(fd, 16) == 0;
+  return listening ? fd : -1;
 }
+
+bool ListenOnLoopback(int port) { return ListeningSocket(port) >= 0; }
 
 int Fail(const char* what) {
   std::fprintf(stderr, "%s: %s\n", what, std::strerror(errno));
@@ -346,6 +355,36 @@ int main(int argc, char** argv) {
       if (std::string_view(line) == "quit\n") return 0;
     }
     WaitForever();  // stdin at its end (/dev/null): serve on until a signal
+  }
+  if (command == "answer" && argc == 4) {
+    int fd = ListeningSocket(std::atoi(argv[2]));
+    if (fd < 0) return Fail("bind or listen");
+    WriteLine(1, "listening");
+    const long answered = std::atol(argv[3]);
+    for (long i = 1;; ++i) {
+      int client = ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC);
+      if (client < 0) return Fail("accept");
+      WriteLine(2, "connection " + std::to_string(i));
+      if (answered < 0) continue;  // kept open, unanswered
+      WriteLine(client, i <= answered ? "not yet " + std::to_string(i) : "ok");
+      ::close(client);
+    }
+  }
+  if (command == "ask" && argc == 3) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(std::atoi(argv[2])));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+      WriteLine(2, std::string("cannot connect to 127.0.0.1:") + argv[2] + ": " + std::strerror(errno));
+      return 1;
+    }
+    std::string line;
+    char c;
+    while (::read(fd, &c, 1) == 1 && c != '\n') line += c;
+    WriteLine(1, line);
+    return line == "ok" ? 0 : 1;
   }
   return Usage();
 }

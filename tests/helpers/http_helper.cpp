@@ -2,7 +2,8 @@
 // --tls: HTTPS with a self-signed certificate made at start, where httplib has OpenSSL)
 // answers GET /health with 503 to its first UNHEALTHY requests, then 200 "healthy"; serves
 // GET of any path -> "hello", logs each request on stderr, prints "listening on port P" once bound,
-// and stops cleanly (exit 0) on SIGTERM or on POST /quit.
+// and stops cleanly (exit 0) on SIGTERM or on POST /quit. /echo... answers every method with
+// "METHOD PATH body=BODY type=CONTENT-TYPE x-probe=X-PROBE" (HEAD: no body).
 #include <httplib.h>
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
 #include <openssl/evp.h>
@@ -79,6 +80,17 @@ int main(int argc, char** argv) {
     // finishes this answer before it returns.
     ::kill(::getpid(), SIGTERM);
   });
+  auto echo = [](const httplib::Request& req, httplib::Response& res) {
+    res.set_content(req.method + " " + req.path + " body=" + req.body + " type=" + req.get_header_value("Content-Type") +
+                        " x-probe=" + req.get_header_value("X-Probe"),
+                    "text/plain");
+  };
+  server.Get("/echo.*", echo);  // HEAD too
+  server.Post("/echo.*", echo);
+  server.Put("/echo.*", echo);
+  server.Patch("/echo.*", echo);
+  server.Delete("/echo.*", echo);
+  server.Options("/echo.*", echo);
   server.Get(".*", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("hello", "text/plain");
   });
