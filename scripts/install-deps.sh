@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what ServerFixtures needs to build, test and run its examples, on Debian 12+ or
-# Ubuntu 24.04+: only what is missing (nothing is downloaded when all is there).
+# Installs what ServerFixtures needs to build, test and run its examples (the servers of those
+# against real servers included, never started as services), on Debian 12+ or Ubuntu 24.04+:
+# only what is missing (nothing is downloaded when all is there).
 set -euo pipefail
 
 SUDO=""
@@ -41,10 +42,31 @@ if [ "$have_boost" -ge 86 ]; then
   installed "libboost-process1.${have_boost}-dev" || missing+=("libboost-process1.${have_boost}-dev")
 fi
 
+# The servers of the examples against real servers (examples/redis_test.cpp and others). Any
+# nginx package will do (Debian 12's nginx-light is a metapackage over nginx).
+servers=()
+for p in redis-server redis-tools memcached mariadb-server mariadb-client; do
+  installed "$p" || servers+=("$p")
+done
+installed nginx || installed nginx-light || installed nginx-full || installed nginx-core ||
+  installed nginx-extras || servers+=(nginx)
+missing+=("${servers[@]}")
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: everything is installed (Boost 1.${have_boost})"
   exit 0
 fi
 echo "install-deps: installing ${missing[*]}"
 update
+# The examples run these servers as their own children; Debian's packages would start them as
+# system services on their usual ports on a machine with an init system (a container or chroot
+# without one blocks it already). Where no policy-rc.d says otherwise, forbid starting services
+# for the time of this install (invoke-rc.d and deb-systemd-invoke both ask it).
+policy=/usr/sbin/policy-rc.d
+if [ ${#servers[@]} -gt 0 ] && [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\n# install-deps.sh: no service started during this install\nexit 101\n' |
+    $SUDO tee "$policy" >/dev/null
+  $SUDO chmod 755 "$policy"
+  trap '$SUDO rm -f "$policy"' EXIT
+fi
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
