@@ -20,14 +20,15 @@ class MariaDb : public fixtures::SuiteServerTest<MariaDb> {
     return {{
         .command = {examples::Installed("mariadbd"), "--no-defaults", "--datadir={dir}/data",
                     "--port={port}", "--bind-address=127.0.0.1", "--socket={dir}/mysqld.sock",
-                    "--pid-file={dir}/mariadbd.pid", "--tmpdir={dir}",
+                    "--pid-file={dir}/mariadbd.pid", "--tmpdir={dir}", "--skip-name-resolve",
                     "--user=root"},  // as root it insists (a normal user gets a warning line)
         .ready = fixtures::OutputMatches("ready for connections"),
         .startup_timeout = 60s,
         .name = "mariadb",
         // Run in {dir} before the first start; its output goes into the server's log.
+        // --skip-name-resolve: a machine whose host name does not resolve (a CI container) is fine.
         .setup = {{"mariadb-install-db", "--no-defaults", "--datadir={dir}/data", "--skip-test-db",
-                   "--auth-root-authentication-method=normal"}},  // root, no password
+                   "--skip-name-resolve", "--auth-root-authentication-method=normal"}},  // root, no password
     }};
   }
   // Skipped, not failed, where MariaDB is not installed.

@@ -1,6 +1,7 @@
 // Stacks: placeholders, the run directory, files, setup commands, `needs` and `Stack`.
 #include "fixtures/stack.hpp"
 
+#include <csignal>
 #include <fstream>
 #include <string>
 
@@ -169,6 +170,42 @@ TEST(Stack, ASetupCommandPastItsBudgetIsStopped) {
   EXPECT_EQ(e.kind(), ErrorKind::kTimeout);
   EXPECT_THAT(e.what(), HasSubstr("did not finish within the setup timeout"));
   EXPECT_THAT(e.what(), HasSubstr("then stopped: killed by SIGTERM"));
+  std::filesystem::remove_all(server.dir());
+}
+
+TEST(Stack, ASetupCommandsLineIsNotTheServersReadyLine) {
+  Server server({.command = {FIXTURES_HELPER, "print-ready", "ready 2"},
+                 .ready = OutputMatches(R"(^ready (\d)$)"),
+                 .name = "not-fooled",
+                 .setup = {{FIXTURES_HELPER, "exit", "0", "ready 1"}}});
+  server.Start();
+  ASSERT_EQ(server.ready_groups().size(), 2u);
+  EXPECT_EQ(server.ready_groups()[1], "2");
+  EXPECT_EQ(server.process().WaitForLine(R"(^ready (\d)$)", 10s).groups[1], "2");
+}
+
+TEST(Stack, ACrashKeepsTheRunDirectory) {
+  std::filesystem::path dir;
+  {
+    Server server(ShowFile("crashes", "{dir}/f"));
+    server.Reserve();
+    dir = server.dir();
+    std::ofstream(dir / "f") << "x\n";
+    server.Start();
+    server.process().Signal(SIGKILL);
+    ASSERT_TRUE(server.WaitForExit(ScaleTimeout(30s)));
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir)) << "kept after a crash, for a person to read";
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Stack, AFilePathMustStayInsideTheRunDirectoryOnceExpanded) {
+  ServerOptions options = ShowFile("escapes", "x");
+  options.files = {{.path = "{dir}/x", .text = ""}};  // absolute once expanded
+  Server server(std::move(options));
+  Error e = ErrorOf([&] { server.Start(); });
+  EXPECT_EQ(e.kind(), ErrorKind::kBadInput);
+  EXPECT_THAT(e.what(), HasSubstr("once its placeholders are replaced"));
   std::filesystem::remove_all(server.dir());
 }
 
