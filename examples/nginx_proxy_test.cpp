@@ -60,8 +60,6 @@ TEST_F(NginxProxy, DISABLED_BackendCrashes) {
   auto res = server("nginx").http().Get("/crash");
   ASSERT_TRUE(res) << httplib::to_string(res.error());
   EXPECT_EQ(res->status, 502);  // nginx: the backend closed the connection without an answer
-  // Our client saw no error (nginx did), so wait for the exit: the crash is this test's.
-  server("backend").WaitForExit(10s);
 }
 
 TEST_F(NginxProxy, WorksAfterABackendRestart) {

@@ -1,14 +1,31 @@
 #include "fixtures/server_checks.hpp"
 
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "pids.hpp"
 
 namespace fixtures {
 namespace {
 
 using namespace std::chrono_literals;
+
+// An exit under way is read from the kernel's flags (PF_EXITING), which a zombie keeps.
+TEST(AwaitExitUnderWay, TheKernelsExitingFlagIsRead) {
+  EXPECT_FALSE(detail::IsExiting(::getpid()));
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) ::_exit(0);
+  siginfo_t info{};
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT), 0);  // a zombie now
+  EXPECT_TRUE(detail::IsExiting(child));
+  ::waitpid(child, nullptr, 0);
+  EXPECT_FALSE(detail::IsExiting(child)) << "gone: no /proc entry";
+}
 using ::testing::HasSubstr;
 
 // A server that writes an AddressSanitizer report, then serves on.
