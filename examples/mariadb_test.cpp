@@ -26,9 +26,10 @@ class MariaDb : public fixtures::SuiteServerTest<MariaDb> {
         .startup_timeout = 60s,
         .name = "mariadb",
         // Run in {dir} before the first start; its output goes into the server's log.
-        // --skip-name-resolve: a machine whose host name does not resolve (a CI container) is fine.
-        .setup = {{"mariadb-install-db", "--no-defaults", "--datadir={dir}/data", "--skip-test-db",
-                   "--skip-name-resolve", "--auth-root-authentication-method=normal"}},  // root, no password
+        // --force: goes on where neither the host name nor "localhost" resolves (a fresh container
+        // without /etc/hosts); the grants then use IP addresses, as the client does (127.0.0.1).
+        .setup = {{"mariadb-install-db", "--no-defaults", "--datadir={dir}/data", "--skip-test-db", "--force",
+                   "--auth-root-authentication-method=normal"}},  // root, no password
     }};
   }
   // Skipped, not failed, where MariaDB is not installed.
