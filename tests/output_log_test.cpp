@@ -235,11 +235,16 @@ TEST(OutputLog, AWaiterIsNotHeldBehindTheFileWrite) {
 // A waiter whose pattern is slower than the output never catches up; it must still end on a
 // stop request (and so at its deadline), not test new lines for as long as they keep coming.
 TEST(OutputLog, AWaitEndsOnAStopRequestWhileLinesKeepComing) {
-  OutputLog log;
+  // The lines in memory at the call are all tested whatever the stop: keep them few, so the
+  // test is about the lines that come later. Up to 16 MB of them took 164 s under TSan on a
+  // slow machine; 64 KB is 16 lines. And the flood begins once the waiter is on its way.
+  OutputLog log(OutputLogOptions{.memory_limit = 64u << 10});
   std::atomic<bool> done{false};
+  std::atomic<bool> waiting{false};
   std::atomic<int> appended{0};
   std::thread appender([&] {
     const std::string line = "a" + std::string(4000, 'b') + "\n";  // costly for /a.*b.*c/
+    while (!waiting.load()) std::this_thread::yield();
     while (!done.load()) {
       log.Append(Stream::kOut, line);
       appended.fetch_add(1);
@@ -247,6 +252,7 @@ TEST(OutputLog, AWaitEndsOnAStopRequestWhileLinesKeepComing) {
   });
   std::stop_source stop;
   auto waiter = std::async(std::launch::async, [&] {
+    waiting = true;
     return log.WaitForLine(R"(a.*b.*c)", Clock::duration::max(), 0, StreamFilter::kEither, 1, stop.get_token());
   });
   while (appended.load() < 50) std::this_thread::yield();  // the flood is on
