@@ -71,7 +71,7 @@ TEST(GtestReport, FailingTestPrintsTheServerLinesOfThatTestOnly) {
   std::string block = out.substr(failing, failed - failing);
   EXPECT_THAT(block, HasSubstr("deliberate failure"));
   EXPECT_THAT(block, HasSubstr("[ fixtures ] server 'web': "));
-  EXPECT_THAT(block, HasSubstr("lines during Report.FailingTest, times from its start (full log: "));
+  EXPECT_THAT(block, HasSubstr("lines during Report.FailingTest, times since the test's start (full log: "));
   EXPECT_THAT(block, HasSubstr("err| GET /failing-test-path -> 200"));
   // One timeline: the client's record of the answer it got and the server's own line about
   // the request (which the server may write after answering) interleave in time order.
@@ -296,7 +296,7 @@ TEST_P(Scopes, ServerKilledBySigsegvFailsThatTestWithItsLines) {
   EXPECT_THAT(crash, HasSubstr("[  FAILED  ] " + fixture + ".ServerDiesOfSigsegv"));
   // Report times count from the test's start (for a per-test server, from its start), not
   // from some older zero: every line of this short test is within a few minutes of it.
-  auto header = crash.find(" lines during " + fixture + ".ServerDiesOfSigsegv, times from its start");
+  auto header = crash.find(" lines during " + fixture + ".ServerDiesOfSigsegv, times since the test's start");
   ASSERT_NE(header, std::string::npos) << crash;
   std::istringstream lines(crash.substr(crash.find('\n', header) + 1));
   std::string line;

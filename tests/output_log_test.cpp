@@ -264,6 +264,50 @@ TEST(OutputLog, AWaitEndsOnAStopRequestWhileLinesKeepComing) {
   EXPECT_EQ(waiter.get().status, WaitForLineResult::Status::kTimeout);
 }
 
+// The consumer (`on_line`) gets every line once, in seq order, from every appending thread.
+TEST(OutputLog, TheConsumerGetsEveryLineOnceInOrder) {
+  std::vector<Line> consumed;  // calls never overlap: no lock needed
+  const OutputLog* seen_log = nullptr;
+  OutputLog log(OutputLogOptions{.on_line = [&](const Line& line, const OutputLog& from) {
+    consumed.push_back(line);
+    seen_log = &from;
+  }});
+  constexpr int kPerThread = 2000;
+  std::thread out([&] {
+    for (int i = 0; i < kPerThread; ++i) log.Append(Stream::kOut, "out " + std::to_string(i) + "\nsecond half ");
+  });
+  std::thread err([&] {
+    for (int i = 0; i < kPerThread; ++i) log.Append(Stream::kErr, "err " + std::to_string(i) + "\n");
+  });
+  for (int i = 0; i < 100; ++i) log.Note("note " + std::to_string(i));
+  out.join();
+  err.join();
+  log.Close("done");  // the partial last line of stdout too
+  const auto lines = log.Lines();
+  ASSERT_EQ(consumed.size(), lines.size());
+  EXPECT_EQ(seen_log, &log);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    ASSERT_EQ(consumed[i].seq, i);
+    EXPECT_EQ(consumed[i].text, lines[i].text);
+    EXPECT_EQ(consumed[i].stream, lines[i].stream);
+    EXPECT_EQ(consumed[i].newline, lines[i].newline);
+    EXPECT_EQ(consumed[i].time, lines[i].time);
+  }
+  EXPECT_FALSE(consumed.back().newline) << "the partial line ended by Close";
+}
+
+TEST(OutputLog, AThrowingConsumerDoesNotStopTheCapture) {
+  int calls = 0;
+  OutputLog log(OutputLogOptions{.on_line = [&](const Line&, const OutputLog&) {
+    ++calls;
+    throw std::runtime_error("consumer broke");
+  }});
+  log.Append(Stream::kOut, "one\ntwo\n");
+  log.Note("three");
+  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(log.Lines().size(), 3u);
+}
+
 TEST(OutputLog, FormatEscapesControlBytesAndInvalidUtf8) {
   OutputLog log;
   log.Append(Stream::kOut, std::string("a\0b\r\xFF \xC3\xA9 \t\n", 11));

@@ -372,6 +372,7 @@ TEST(Stack, AFailedTestKeepsItsRunDirectoriesAndItsReportNamesThem) {
   out = RunStackSuite("PerTest.HasItsStackAndTheBinarysServers:PerSuite.*:EnvStack.*", run_dir, status);
   EXPECT_TRUE(status.success()) << out;
   EXPECT_THAT(out, HasSubstr("[  PASSED  ] 3 tests"));
+  EXPECT_THAT(out, ::testing::ContainsRegex(R"(\[ fixtures \] server 'env-back' ready after [0-9]+ ms \(log: )"));
   EXPECT_TRUE(!std::filesystem::exists(run_dir) || std::filesystem::is_empty(run_dir)) << out;
   std::filesystem::remove_all(run_dir);
 }

@@ -35,7 +35,9 @@ inline bool AltersAChildTestRun(std::string_view name) {
   // The gtest glue: a shared server to attach to (and the ctest pid its keeper watches), and
   // the report copy. FIXTURES_LOG_DIR, FIXTURES_TIMEOUT_SCALE and the port range and lock
   // directory stay: they tell where logs go, how slow the build is, and keep ports unique.
-  for (std::string_view exact : {"FIXTURES_SHARED_DIR", "FIXTURES_SHARED_WATCH_PID", "FIXTURES_REPORT_FILE"}) {
+  // FIXTURES_ECHO and FIXTURES_PROGRESS change what it prints on stderr.
+  for (std::string_view exact : {"FIXTURES_SHARED_DIR", "FIXTURES_SHARED_WATCH_PID", "FIXTURES_REPORT_FILE",
+                                 "FIXTURES_ECHO", "FIXTURES_PROGRESS"}) {
     if (name == exact) return true;
   }
   return false;
