@@ -28,8 +28,10 @@ class MariaDb : public fixtures::SuiteServerTest<MariaDb> {
         // Run in {dir} before the first start; its output goes into the server's log.
         // --force: goes on where neither the host name nor "localhost" resolves (a fresh container
         // without /etc/hosts); the grants then use IP addresses, as the client does (127.0.0.1).
+        // --tmpdir: its bootstrap server's temporary tables in {dir}, not in the /tmp of every
+        // other MariaDB on the machine (a run beside another one failed there once).
         .setup = {{"mariadb-install-db", "--no-defaults", "--datadir={dir}/data", "--skip-test-db", "--force",
-                   "--auth-root-authentication-method=normal"}},  // root, no password
+                   "--auth-root-authentication-method=normal", "--tmpdir={dir}"}},  // root, no password
     }};
   }
   // Skipped, not failed, where MariaDB is not installed.
