@@ -2,10 +2,9 @@
 # and serverfixtures-gtest.pc (ServerFixtures::gtest), installed in <libdir>/pkgconfig.
 # Included by FixturesInstall.cmake, after GNUInstallDirs.
 #
-# The libraries are static unless BUILD_SHARED_LIBS: then what they link privately (Boost's
-# compiled libraries, the threads library) is in Libs, since `pkg-config --libs` without
-# --static (Meson's dependency() and most Makefiles) reads Libs only; for a shared build it goes
-# to Libs.private. cpp-httplib ships a .pc on Debian (Requires; its types are in our API);
+# The libraries are static (unless BUILD_SHARED_LIBS), so what they link privately (Boost's
+# compiled libraries, the threads library) is in Libs: `pkg-config --libs` without --static
+# (Meson's dependency(), most Makefiles) reads Libs only. A shared build puts it in Libs.private. cpp-httplib ships a .pc on Debian (Requires; its types are in our API);
 # Boost ships none, so its libraries are named directly, from where this build found them.
 # GoogleTest's .pc is gtest.
 
