@@ -36,3 +36,5 @@ install(FILES
   ${PROJECT_SOURCE_DIR}/cmake/FixturesDependencies.cmake
   ${PROJECT_SOURCE_DIR}/cmake/FixturesAddTest.cmake
   DESTINATION ${FIXTURES_CMAKE_DIR})
+
+include(FixturesPkgConfig)  # serverfixtures.pc, serverfixtures-gtest.pc

@@ -12,8 +12,10 @@ installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install o
 
 # locales: the locale sources localedef reads, so that the test of reading logs back under a
 # comma-decimal locale (de_DE, built by the test itself without root) runs instead of skipping.
+# meson: the packaging test of a Meson project using the .deb's pkg-config files (cpack's DEB
+# generator itself needs nothing more: no dpkg-dev, the .deb has no shared library).
 want=(g++ make cmake pkg-config git python3 sqlite3 libgtest-dev libgmock-dev googletest
-      libcpp-httplib-dev locales)
+      libcpp-httplib-dev locales meson)
 missing=()
 for p in "${want[@]}"; do installed "$p" || missing+=("$p"); done
 

@@ -2,7 +2,7 @@
 #       -DWORK_DIR=... -P run.cmake
 # Builds the consumer project against ServerFixtures that way and runs both of its programs.
 # find_package also checks what find_package(ServerFixtures) says for other versions, a missing
-# dependency and another system (probe/, configured only).
+# dependency and another system (probe/, configured only), and the installed pkg-config files.
 file(REMOVE_RECURSE ${WORK_DIR})
 set(extra)
 if(MODE STREQUAL "find_package")
@@ -12,6 +12,28 @@ if(MODE STREQUAL "find_package")
     message(FATAL_ERROR "install failed: ${rc}")
   endif()
   set(extra -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix)
+
+  # The pkg-config files come with the install, and lead into the prefix they are in.
+  file(GLOB_RECURSE pc_files ${WORK_DIR}/prefix/serverfixtures*.pc)
+  list(LENGTH pc_files count)
+  if(NOT count EQUAL 2)
+    message(FATAL_ERROR "install: expected serverfixtures.pc and serverfixtures-gtest.pc, found [${pc_files}]")
+  endif()
+  list(GET pc_files 0 pc_file)
+  get_filename_component(pc_dir ${pc_file} DIRECTORY)
+  set(ENV{PKG_CONFIG_PATH} ${pc_dir})
+  execute_process(COMMAND pkg-config --cflags --libs serverfixtures-gtest
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE flags ERROR_VARIABLE err)
+  unset(ENV{PKG_CONFIG_PATH})
+  set(include_dir "")
+  if(flags MATCHES "-I(${WORK_DIR}/prefix/[^ ]+)")
+    set(include_dir ${CMAKE_MATCH_1})
+  endif()
+  if(rc OR NOT EXISTS "${include_dir}/fixtures/core.hpp"
+     OR NOT flags MATCHES "-L${WORK_DIR}/prefix/[^ ]+ -lserverfixtures-gtest -lserverfixtures-core ")
+    message(FATAL_ERROR "pkg-config serverfixtures-gtest (${rc}) in ${pc_dir}: ${flags}${err}")
+  endif()
+  message(STATUS "pkg-config serverfixtures-gtest: OK")
 
   # What find_package(ServerFixtures) says to a project (probe/) against the installed package:
   # probe(<regex its output must match> <its -D arguments>...).
