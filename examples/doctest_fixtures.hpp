@@ -23,9 +23,9 @@ namespace fixtures_doctest {
 /// subcases); after a failed test case, prints the lines each started server wrote during it
 /// (name, times since the test case's start, escaped; the log file's path); after the last test
 /// case, stops the servers (printing a stop that did not end as its policy asked). Prints on
-/// doctest's output stream (stdout, or the file of --out), as its console reporter does, unless
-/// --quiet: with --reporters=xml or junit, that stream holds XML, so give the XML reporter its
-/// own run, or drop the listener there.
+/// doctest's output stream (stdout, or the file of --out) as its console reporter does, unless
+/// --quiet. A listener cannot tell which reporter runs: with --reporters=xml or junit these
+/// lines would land in the XML, so register it only in binaries that report to the console.
 struct ServerLines : doctest::IReporter {
   explicit ServerLines(const doctest::ContextOptions& options) : options_(options) {}
 

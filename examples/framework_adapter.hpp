@@ -85,9 +85,12 @@ class BinaryServer {
       const std::size_t cut = lines.size() - std::min(lines.size(), max_lines);
       lines.erase(lines.begin(), lines.begin() + static_cast<std::ptrdiff_t>(cut));
       text += "[ fixtures ] server '" + server.name() + "': " + std::to_string(missing + cut + lines.size()) +
-              " lines during test case \"" + std::string(test_case) + "\", times since its start (full log: " +
-              log.file().string() + ")" + (lines.empty() && missing + cut == 0 ? "\n" : ":\n");
-      if (missing + cut > 0) text += "    [... " + std::to_string(missing + cut) + " earlier lines: see the log file]\n";
+              " lines during test case \"" + std::string(test_case) +
+              "\", times since the test case's start (full log: " + log.file().string() + ")" +
+              (lines.empty() && missing + cut == 0 ? "\n" : ":\n");
+      if (missing + cut > 0) {
+        text += "    [... " + std::to_string(missing + cut) + " earlier lines: see the log file]\n";
+      }
       std::string formatted = fixtures::OutputLog::Format(lines, watched->test_start_);
       for (std::size_t begin = 0; begin < formatted.size();) {
         const std::size_t end = std::min(formatted.find('\n', begin), formatted.size());

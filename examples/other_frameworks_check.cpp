@@ -73,7 +73,7 @@ void CheckFailedRun(const ChildRun& run, const std::string& failure_marker) {
   // The report: its header, then its lines, each indented by 4 spaces.
   const std::regex header(
       R"(\[ fixtures \] server 'greeter_server': (\d+) lines during test case "greeter fails on purpose", )"
-      R"(times since its start \(full log: ([^)]+)\):\n)");
+      R"(times since the test case's start \(full log: ([^)]+)\):\n)");
   std::smatch found;
   ASSERT_TRUE(std::regex_search(run.out, found, header)) << "no report of the server's lines";
   EXPECT_LT(failure, static_cast<std::size_t>(found.position(0))) << "the lines come after the failure";

@@ -12,8 +12,10 @@ installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install o
 
 # locales: the locale sources localedef reads, so that the test of reading logs back under a
 # comma-decimal locale (de_DE, built by the test itself without root) runs instead of skipping.
+# catch2, doctest-dev: the examples with other test frameworks (examples/catch2_test.cpp,
+# examples/doctest_test.cpp).
 want=(g++ make cmake pkg-config git python3 sqlite3 libgtest-dev libgmock-dev googletest
-      libcpp-httplib-dev locales)
+      libcpp-httplib-dev locales catch2 doctest-dev)
 missing=()
 for p in "${want[@]}"; do installed "$p" || missing+=("$p"); done
 
