@@ -10,6 +10,8 @@
 #define CATCH_CONFIG_MAIN
 #include "catch2_fixtures.hpp"
 
+#include <signal.h>
+
 #include <string>
 
 using namespace std::chrono_literals;
@@ -62,6 +64,14 @@ TEST_CASE("greeter fails on purpose", "[.][fails_on_purpose]") {
   // The greeter logs a request after answering it: wait for the line, so that the report has it.
   server.process().WaitForLine(R"(^GET /no\x01such -> 404)", 30s);
   CHECK(res->body == "Hello, Margaret?");  // fails: the greeter says "Hello, Margaret!"
+}
+
+// Hidden: the greeter dies during it (the test sends SIGKILL); a test case after it that needs
+// the greeter fails at `Get`, naming how it ended (other_frameworks_check.cpp runs the two).
+TEST_CASE("greeter crashes on purpose", "[.][crashes_on_purpose]") {
+  fixtures::Server& server = greeter.Get();
+  REQUIRE(::kill(server.pid(), SIGKILL) == 0);
+  CHECK(server.WaitForExit(30s).has_value());
 }
 
 // ServerFixtures::core only: nothing included above may bring GoogleTest in.

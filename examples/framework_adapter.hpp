@@ -61,25 +61,29 @@ class BinaryServer {
     for (BinaryServer* watched : All()) {
       watched->test_start_ = fixtures::Clock::now();
       watched->run_at_start_ = watched->server_.runs();
-      if (watched->run_at_start_ == 0) continue;
-      fixtures::OutputLog& log = watched->server_.log();
-      log.Note("test case \"" + std::string(test_case) + "\" starts");
-      watched->from_seq_ = log.next_seq();
+      fixtures::OutputLog* log = watched->Log();
+      if (log == nullptr) continue;
+      log->Note("test case \"" + std::string(test_case) + "\" starts");
+      watched->from_seq_ = log->next_seq();
     }
   }
 
-  /// For the listener, when a test case failed: for every started server, the lines it wrote
-  /// since the test case's start (all of the current run if it started during the test case),
+  /// For the listener, when a test case failed: for every server started (not one whose start
+  /// failed, nor one that ended before and wrote nothing since), the lines it wrote since the
+  /// test case's start (all of the current run if it started during the test case),
   /// times since that start, escaped, with the path of the full log file; the last
   /// `max_lines`, the others left to the file.
   static std::string LinesDuringTestCase(std::string_view test_case, std::size_t max_lines = 200) {
     std::string text;
     for (BinaryServer* watched : All()) {
       fixtures::Server& server = watched->server_;
-      if (server.runs() == 0) continue;
-      const fixtures::OutputLog& log = server.log();
+      const fixtures::OutputLog* log_of_run = watched->Log();
+      // A failed start: its error, which the test case got, has the lines.
+      if (watched->start_failure_ || log_of_run == nullptr) continue;
+      const fixtures::OutputLog& log = *log_of_run;
       const std::uint64_t from = server.runs() == watched->run_at_start_ ? watched->from_seq_ : 0;
       std::vector<fixtures::Line> lines = log.Lines(from);
+      if (lines.empty() && !server.running()) continue;  // ended before: `Get` says so
       // Dropped from memory (OutputLogOptions::memory_limit) or cut here: in the file only.
       const std::uint64_t missing = (lines.empty() ? log.next_seq() : lines.front().seq) - from;
       const std::size_t cut = lines.size() - std::min(lines.size(), max_lines);
@@ -97,7 +101,9 @@ class BinaryServer {
         text += "    " + formatted.substr(begin, end - begin) + "\n";
         begin = end + 1;
       }
-      if (auto exit = server.unexpected_exit()) text += "    the server " + exit->Describe() + " without Stop\n";
+      if (auto exit = server.unexpected_exit()) {
+        text += "    server '" + server.name() + "' " + exit->Describe() + " without Stop\n";
+      }
     }
     return text;
   }
@@ -109,8 +115,13 @@ class BinaryServer {
     std::string text;
     for (auto it = All().rbegin(); it != All().rend(); ++it) {
       fixtures::Server& server = (*it)->server_;
-      if (server.runs() == 0) continue;
-      server.Stop();
+      if ((*it)->start_failure_ || (*it)->Log() == nullptr) continue;  // a failed start stopped it
+      try {
+        server.Stop();
+      } catch (const fixtures::Error& e) {
+        text += "[ fixtures ] server '" + server.name() + "': " + e.what() + "\n";
+        continue;
+      }
       if (auto stop = server.last_stop(); stop && !stop->expected()) {
         text += "[ fixtures ] server '" + server.name() + "' " + stop->Describe("at the end of the test run") +
                 " (full log: " + server.log().file().string() + ")\n";
@@ -120,6 +131,16 @@ class BinaryServer {
   }
 
  private:
+  // The log of the current run; null before the first start and after a start that failed
+  // before it had a process (a missing executable).
+  fixtures::OutputLog* Log() noexcept {
+    if (server_.runs() == 0) return nullptr;
+    try {
+      return &server_.log();
+    } catch (const fixtures::Error&) {
+      return nullptr;
+    }
+  }
   static std::vector<BinaryServer*>& All() {
     static std::vector<BinaryServer*> all;
     return all;

@@ -119,6 +119,22 @@ TEST(Catch2Example, AFailedTestCaseShowsTheServersLinesOfThatTestCase) {
   CheckFailedRun(run, "FAILED:\n  CHECK( res->body == \"Hello, Margaret?\" )\n");
   EXPECT_THAT(run.out, HasSubstr("test cases: 2 | 1 passed | 1 failed"));
 }
+
+// A server that dies during a test case: the test cases after it that need it fail, naming how
+// it ended, and the end of the run says so.
+TEST(Catch2Example, AServerThatDiedFailsTheTestCasesAfter) {
+  TempDir dir;
+  auto run = RunChild({CATCH2_TEST, "--order", "lex", "greeter crashes on purpose,greeter greets by name"},
+                      dir.path());
+  SCOPED_TRACE("the child's output:\n" + run.out);
+  EXPECT_TRUE(run.status.exited() && run.status.code() == 1) << run.status.Describe();
+  // Catch2 wraps an exception's message at 80 columns.
+  EXPECT_THAT(run.out, HasSubstr("greeter greets by name\n----"));
+  EXPECT_THAT(run.out, HasSubstr("server 'greeter_server' killed by SIGKILL without Stop, so this test case\n"));
+  EXPECT_THAT(run.out, HasSubstr("test cases: 2 | 1 passed | 1 failed"));
+  EXPECT_THAT(run.out, HasSubstr("[ fixtures ] server 'greeter_server' crashed before the stop (at the end of the "
+                                 "test run): killed by SIGKILL"));
+}
 #endif
 
 #ifdef DOCTEST_TEST
