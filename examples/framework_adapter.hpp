@@ -31,7 +31,8 @@ class BinaryServer {
   BinaryServer(const BinaryServer&) = delete;
   BinaryServer& operator=(const BinaryServer&) = delete;
 
-  /// The server, running. Starts it at the first call and waits until it is ready; throws what
+  /// The server, started. Starts it at the first call and waits until it is ready (a test case
+  /// that calls `Stop` on it leaves it stopped for the next ones); throws what
   /// `fixtures::Server::Start` throws, then and at every later call (each test case that needs
   /// the server fails with the diagnosis). Throws `std::runtime_error` once it has exited without
   /// `Stop` (a crash): the test cases after it fail saying so.
