@@ -14,8 +14,10 @@ installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install o
 # comma-decimal locale (de_DE, built by the test itself without root) runs instead of skipping.
 # meson: the packaging test of a Meson project using the .deb's pkg-config files (cpack's DEB
 # generator itself needs nothing more: no dpkg-dev, the .deb has no shared library).
+# catch2, doctest-dev: the examples with other test frameworks (examples/catch2_test.cpp,
+# examples/doctest_test.cpp).
 want=(g++ make cmake pkg-config git python3 sqlite3 libgtest-dev libgmock-dev googletest
-      libcpp-httplib-dev locales meson)
+      libcpp-httplib-dev locales meson catch2 doctest-dev)
 missing=()
 for p in "${want[@]}"; do installed "$p" || missing+=("$p"); done
 
