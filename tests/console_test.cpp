@@ -1,5 +1,5 @@
 // What a user sees while servers run: every line on stderr with FIXTURES_ECHO, progress lines
-// on long waits, "ready after N ms", and a server's output consumer (`log.on_line`).
+// on long waits, "ready after N ms", and a server's output consumer (`on_line`).
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -145,7 +145,7 @@ TEST(Console, AServersConsumerGetsEveryLineOfItsLogSetupIncluded) {
   std::vector<Line> consumed;
   ServerOptions options{.command = {FIXTURES_HELPER, "print-ready", "up"}, .ready = OutputMatches("^up$"),
                         .name = "consumed", .setup = {{FIXTURES_HELPER, "exit", "0", "setup says hi"}}};
-  options.log.on_line = [&](const Line& line, const OutputLog&) {
+  options.on_line = [&](const Line& line, const OutputLog&) {
     std::lock_guard lock(mutex);
     consumed.push_back(line);
   };

@@ -264,14 +264,14 @@ TEST(OutputLog, AWaitEndsOnAStopRequestWhileLinesKeepComing) {
   EXPECT_EQ(waiter.get().status, WaitForLineResult::Status::kTimeout);
 }
 
-// The consumer (`on_line`) gets every line once, in seq order, from every appending thread.
+// The consumer (a `LineConsumer`) gets every line once, in seq order, from every appending thread.
 TEST(OutputLog, TheConsumerGetsEveryLineOnceInOrder) {
   std::vector<Line> consumed;  // calls never overlap: no lock needed
   const OutputLog* seen_log = nullptr;
-  OutputLog log(OutputLogOptions{.on_line = [&](const Line& line, const OutputLog& from) {
+  OutputLog log(OutputLogOptions{}, [&](const Line& line, const OutputLog& from) {
     consumed.push_back(line);
     seen_log = &from;
-  }});
+  });
   constexpr int kPerThread = 2000;
   std::thread out([&] {
     for (int i = 0; i < kPerThread; ++i) log.Append(Stream::kOut, "out " + std::to_string(i) + "\nsecond half ");
@@ -298,10 +298,10 @@ TEST(OutputLog, TheConsumerGetsEveryLineOnceInOrder) {
 
 TEST(OutputLog, AThrowingConsumerDoesNotStopTheCapture) {
   int calls = 0;
-  OutputLog log(OutputLogOptions{.on_line = [&](const Line&, const OutputLog&) {
+  OutputLog log(OutputLogOptions{}, [&](const Line&, const OutputLog&) {
     ++calls;
     throw std::runtime_error("consumer broke");
-  }});
+  });
   log.Append(Stream::kOut, "one\ntwo\n");
   log.Note("three");
   EXPECT_EQ(calls, 3);
