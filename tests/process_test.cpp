@@ -18,6 +18,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -401,6 +402,69 @@ TEST(Process, NonExecutableFileFailsAtOnce) {
     EXPECT_THAT(e.what(), HasSubstr(file.string()));
   }
   std::filesystem::remove(file);
+}
+
+// A file that passes the checks before the spawn (it exists, it is executable) but that
+// execve refuses: the child's error reaches the message, the child is reaped, and no log
+// file was made (it is created once the child runs).
+TEST(Process, ExecFailureIsReportedReapedAndLeavesNoLogFile) {
+  auto dir = std::filesystem::temp_directory_path() / ("fixtures-enoexec-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "garbage") << "not a program, and no #! line\n";
+  std::filesystem::permissions(dir / "garbage", std::filesystem::perms::owner_all);
+  ProcessOptions options{.command = {(dir / "garbage").string()}};
+  options.log.file = dir / "garbage.log";
+  try {
+    Process process(options);
+    FAIL() << "started";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kSpawnFailed);
+    EXPECT_THAT(e.what(), HasSubstr("exec of " + (dir / "garbage").string() + " failed: " + std::strerror(ENOEXEC)));
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "garbage.log"));
+  siginfo_t info{};
+  int r = ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT);
+  EXPECT_TRUE((r < 0 && errno == ECHILD) || (r == 0 && info.si_pid == 0)) << "the failed child was not reaped";
+  std::filesystem::remove_all(dir);
+}
+
+// The thread that constructs a Process may block and ignore signals: its child gets neither.
+TEST(Process, ChildStartsWithNoSignalBlockedOrIgnored) {
+  sigset_t usr1, old_mask;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  ASSERT_EQ(::pthread_sigmask(SIG_BLOCK, &usr1, &old_mask), 0);
+  struct sigaction ignore {}, old_action {};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(::sigaction(SIGUSR2, &ignore, &old_action), 0);
+  Process process({.command = {"/bin/cat", "/proc/self/status"}});
+  process.Wait();
+  ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  ::sigaction(SIGUSR2, &old_action, nullptr);
+  const std::string status = Rebuild(process.log().Lines(), Stream::kOut);
+  EXPECT_THAT(status, HasSubstr("\nSigBlk:\t0000000000000000\n"));
+  EXPECT_THAT(status, HasSubstr("\nSigIgn:\t0000000000000000\n"));
+}
+
+// Spawns are not serialized: every child marks what it does not use close-on-exec, so none
+// keeps another's pipes (which would hold that child's output open past its exit).
+TEST(Process, SpawnsFromSeveralThreadsAtOnceShareNoDescriptor) {
+  constexpr int kThreads = 4;
+  constexpr int kEach = 10;
+  std::vector<std::string> outputs(kThreads * kEach);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        Process process(Helper({"fds"}));
+        process.Wait();
+        outputs[static_cast<std::size_t>(t * kEach + i)] = Rebuild(process.log().Lines(), Stream::kOut);
+        std::filesystem::remove(process.log().file());
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const auto& out : outputs) EXPECT_EQ(out, "done\n");
 }
 
 TEST(Process, WaitForLineFailsAtOnceWhenTheChildExits) {
