@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -621,6 +622,37 @@ TEST(Process, StopPolicyWithoutStepsIsSignalThenSigkill) {
   std::string notes = SystemNotes(process);
   EXPECT_THAT(notes, HasSubstr("sent SIGTERM to process group " + std::to_string(process.pid()) + " to stop it\n"));
   EXPECT_THAT(notes, Not(HasSubstr("step")));
+}
+
+// Issue 13: one I/O thread serves every child, and a running child costs four descriptors
+// (stdout, stderr, its pidfd, its log file); all are gone once the Process is.
+TEST(Process, ManyChildrenShareOneIoThreadAndCostFourDescriptorsEach) {
+  auto count = [](const char* dir) {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir)) ++n;
+    return n;
+  };
+  Process first(Helper({"print-ready", "up"}));  // the I/O thread exists from here on
+  first.WaitForLine(Pattern("^up$"), kPatience);
+  const std::size_t threads_before = count("/proc/self/task");
+  const std::size_t fds_before = count("/proc/self/fd");
+  constexpr std::size_t kChildren = 24;
+  {
+    std::vector<std::unique_ptr<Process>> children;
+    for (std::size_t i = 0; i < kChildren; ++i) {
+      children.push_back(std::make_unique<Process>(Helper({"print-ready", "up"})));
+    }
+    for (auto& child : children) child->WaitForLine(Pattern("^up$"), kPatience);
+    const std::size_t threads_during = count("/proc/self/task");
+    const std::size_t fds_during = count("/proc/self/fd");
+    EXPECT_LE(threads_during, threads_before + 1) << "threads grew with the children";
+    EXPECT_LE(fds_during, fds_before + 4 * kChildren)
+        << (fds_during - fds_before) << " descriptors for " << kChildren << " children";
+    EXPECT_GE(fds_during, fds_before + 3 * kChildren) << "the count missed the children's descriptors";
+  }
+  // Each child was killed and reaped in its destructor, which closed everything it had.
+  EXPECT_EQ(count("/proc/self/fd"), fds_before);
+  EXPECT_LE(count("/proc/self/task"), threads_before + 1);
 }
 
 }  // namespace
