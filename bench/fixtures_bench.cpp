@@ -7,11 +7,13 @@
 //   fixtures_bench [--server PATH] stop N
 //   fixtures_bench [--server PATH] stop-ignore GRACE_MS N
 //   fixtures_bench [--server PATH] many [N]
+//   fixtures_bench [--server PATH] alive [N]
 //   fixtures_bench scan LINES          (failure patterns: no server; ns per line)
 //
 // PATH defaults to "refserver" next to this executable, else the one it was built with. Log
 // files go to a fresh directory under $TMPDIR (or /tmp), removed at exit.
 #include <fcntl.h>
+#include <malloc.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -26,6 +28,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <regex>
 #include <stdexcept>
 #include <string>
@@ -344,9 +347,19 @@ int RunStopIgnore(int grace_ms, int n) {
   return 0;
 }
 
+// What the library keeps for the whole test process once it has run a server (its I/O thread
+// and that thread's epoll, eventfd and timerfd, the watchdog's pipe): made before a count of
+// what servers leave behind.
+void WarmUp(const fixtures::ServerOptions& options) {
+  fixtures::Server server(options);
+  server.Start();
+  server.Stop();
+}
+
 // N servers started and stopped one after another; nothing may be left behind.
 int RunMany(int n) {
   auto options = RefServer({"--port", "0"});
+  WarmUp(options);
   std::size_t fds_before = CountEntries("/proc/self/fd");
   std::size_t threads_before = CountEntries("/proc/self/task");
   long rss_before = VmRssKib();
@@ -359,6 +372,7 @@ int RunMany(int n) {
   double total = Ms(Clock::now() - t0);
   std::size_t fds_after = CountEntries("/proc/self/fd");
   std::size_t threads_after = CountEntries("/proc/self/task");
+  ::malloc_trim(0);  // what malloc keeps for later is not held by the servers
   long rss_after = VmRssKib();
   int children_left = 0;
   while (::waitpid(-1, nullptr, WNOHANG) > 0) ++children_left;  // zombies nobody reaped
@@ -426,6 +440,58 @@ int RunScan(int count) {
   return found == 1 ? 0 : 1;
 }
 
+// N servers alive at once: all started (each ready), then all stopped. Descriptors, threads
+// and RSS before, while all run, and after; the soft descriptor limit is raised to the hard one.
+int RunAlive(int n) {
+  rlimit files{};
+  ::getrlimit(RLIMIT_NOFILE, &files);
+  files.rlim_cur = files.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &files);
+  auto options = RefServer({"--port", "0"});
+  WarmUp(options);
+  std::size_t fds_before = CountEntries("/proc/self/fd");
+  std::size_t threads_before = CountEntries("/proc/self/task");
+  long rss_before = VmRssKib();
+  std::size_t fds_during = 0, threads_during = 0;
+  long rss_during = 0;
+  double start_ms = 0, stop_ms = 0;
+  {
+    std::vector<std::unique_ptr<fixtures::Server>> servers;
+    servers.reserve(static_cast<std::size_t>(n));
+    auto t0 = Clock::now();
+    for (int i = 0; i < n; ++i) {
+      servers.push_back(std::make_unique<fixtures::Server>(options));
+      servers.back()->Start();
+    }
+    auto t1 = Clock::now();
+    fds_during = CountEntries("/proc/self/fd");
+    threads_during = CountEntries("/proc/self/task");
+    rss_during = VmRssKib();
+    for (auto& server : servers) {
+      auto status = server->Stop();
+      if (!status.success()) Fail("server " + status.Describe() + " on SIGTERM");
+    }
+    servers.clear();
+    start_ms = Ms(t1 - t0);
+    stop_ms = Ms(Clock::now() - t1);
+  }
+  std::size_t fds_after = CountEntries("/proc/self/fd");
+  std::size_t threads_after = CountEntries("/proc/self/task");
+  ::malloc_trim(0);  // what malloc keeps for later is not held by the servers
+  long rss_after = VmRssKib();
+  int children_left = 0;
+  while (::waitpid(-1, nullptr, WNOHANG) > 0) ++children_left;
+  std::printf("alive_servers %d\nalive_start_all_ms %.1f\nalive_stop_all_ms %.1f\n", n, start_ms, stop_ms);
+  std::printf("alive_fds_before %zu\nalive_fds_during %zu\nalive_fds_after %zu\n", fds_before, fds_during, fds_after);
+  std::printf("alive_fds_per_server %.2f\n", static_cast<double>(fds_during - fds_before) / n);
+  std::printf("alive_threads_before %zu\nalive_threads_during %zu\nalive_threads_after %zu\n", threads_before,
+              threads_during, threads_after);
+  std::printf("alive_rss_kib_before %ld\nalive_rss_kib_during %ld\nalive_rss_kib_after %ld\n", rss_before,
+              rss_during, rss_after);
+  std::printf("alive_zombies_left %d\n", children_left);
+  return 0;
+}
+
 struct UsageError {};
 
 [[noreturn]] void Usage() { throw UsageError{}; }
@@ -438,6 +504,7 @@ int PrintUsage() {
                "       fixtures_bench [--server PATH] stop N\n"
                "       fixtures_bench [--server PATH] stop-ignore GRACE_MS N\n"
                "       fixtures_bench [--server PATH] many [N]\n"
+               "       fixtures_bench [--server PATH] alive [N]\n"
                "       fixtures_bench scan LINES\n");
   return 2;
 }
@@ -495,6 +562,7 @@ int main(int argc, char** argv) {
     if (mode == "stop" && a1) return RunStop(Positive(a1));
     if (mode == "stop-ignore" && a2) return RunStopIgnore(Positive(a1), Positive(a2));
     if (mode == "many") return RunMany(a1 ? Positive(a1) : 1000);
+    if (mode == "alive") return RunAlive(a1 ? Positive(a1) : 1000);
     if (mode == "scan" && a1) return RunScan(Positive(a1));
     Usage();
   } catch (const UsageError&) {

@@ -64,6 +64,7 @@ run fx_stop        fx stop "$stop_count"
 run c_stop_ignore  cb stop-ignore "$stop_grace_ms" "$stop_ignore_count"
 run fx_stop_ignore fx stop-ignore "$stop_grace_ms" "$stop_ignore_count"
 run fx_many        fx many "$many_servers"
+run fx_alive       fx alive "$many_servers"
 run py_cycle       "$python" "$bench/py_recipe.py" --server "$server" cycle "$py_cycles"
 run py_flood       "$python" "$bench/py_recipe.py" --server "$server" flood "$flood_bytes" "$py_flood_reps"
 run xprocess_cycle "$python" "$bench/xprocess_cycle.py" --server "$server" cycle "$xprocess_cycles"
@@ -144,5 +145,17 @@ leak=$(awk -v f="$fds" -v t="$threads" -v z="$(get fx_many zombies_left)" 'BEGIN
 row "  fds, threads before/after" - - - "$fds $threads" "" "no leak -> $leak"
 row "  RSS KiB before/after, zombies" - - - \
   "$(get fx_many rss_kib_before)/$(get fx_many rss_kib_after) $(get fx_many zombies_left)" "" ""
+time_row "$many_servers servers alive at once: start all" - - - "$(get fx_alive alive_start_all_ms)" "" ""
+time_row "  then stop all" - - - "$(get fx_alive alive_stop_all_ms)" "" ""
+row "  fds before/during/after" - - - \
+  "$(get fx_alive alive_fds_before)/$(get fx_alive alive_fds_during)/$(get fx_alive alive_fds_after)" "" ""
+row "  fds per server" - - - "$(get fx_alive alive_fds_per_server)" "" \
+  "<= 4 -> $(check 'a <= 4' "$(get fx_alive alive_fds_per_server)")"
+row "  threads before/during/after" - - - \
+  "$(get fx_alive alive_threads_before)/$(get fx_alive alive_threads_during)/$(get fx_alive alive_threads_after)" "" \
+  "bounded -> $(check 'a <= b + 1' "$(get fx_alive alive_threads_during)" "$(get fx_alive alive_threads_before)")"
+row "  RSS KiB before/during/after" - - - \
+  "$(get fx_alive alive_rss_kib_before)/$(get fx_alive alive_rss_kib_during)/$(get fx_alive alive_rss_kib_after)" "" ""
+row "  zombies left" - - - "$(get fx_alive alive_zombies_left)" "" ""
 echo
 echo "raw results: $results"
