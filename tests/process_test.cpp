@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -282,7 +283,7 @@ TEST(Process, ChildDiesWhenTheTestProcessIsKilled) {
   EXPECT_TRUE(WaitForPidToEnd(server, 60s)) << "server " << server << " outlived its killed parent";
 }
 
-TEST(Process, DetachedChildOutlivesTheProcessObjectAndItsThread) {
+TEST(Process, DetachedChildOutlivesTheProcessObject) {
   auto options = Helper({"print-ready", "up"});
   options.die_with_parent = false;
   pid_t pid = 0;
@@ -291,6 +292,9 @@ TEST(Process, DetachedChildOutlivesTheProcessObjectAndItsThread) {
     process.WaitForLine("up", kPatience);
     pid = process.pid();
     process.Detach();
+    // Not ours to signal now: nothing is sent (its group may outlive it under another program).
+    process.Signal(SIGKILL);
+    EXPECT_THAT(process.log().Lines(), Not(::testing::Contains(::testing::Field(&Line::text, HasSubstr("sent SIGKILL")))));
     EXPECT_THAT([&] { process.Stop(); }, ::testing::ThrowsMessage<Error>(HasSubstr("which was detached")));
     try {
       process.Wait();
@@ -305,7 +309,7 @@ TEST(Process, DetachedChildOutlivesTheProcessObjectAndItsThread) {
       EXPECT_EQ(e.kind(), ErrorKind::kWrongState);
     }
     EXPECT_FALSE(process.exit_status().has_value());
-  }  // the reader thread (the child's parent thread for PR_SET_PDEATHSIG) ends here
+  }  // the Process is gone; the I/O thread (the child's parent for PR_SET_PDEATHSIG) runs on
   ASSERT_EQ(::kill(pid, 0), 0) << "the detached child died with its Process";
   int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   ASSERT_GE(pidfd, 0);
@@ -653,6 +657,31 @@ TEST(Process, ManyChildrenShareOneIoThreadAndCostFourDescriptorsEach) {
   // Each child was killed and reaped in its destructor, which closed everything it had.
   EXPECT_EQ(count("/proc/self/fd"), fds_before);
   EXPECT_LE(count("/proc/self/task"), threads_before + 1);
+}
+
+// A callback on the library's I/O thread that waits for a child would wait for that thread
+// itself: the wait is refused with kWrongState instead of hanging every child.
+TEST(Process, AWaitFromTheIoThreadIsRefusedNotAHang) {
+  Process other(Helper({"print-ready", "up"}));
+  std::promise<std::string> refused;
+  std::atomic<bool> once{false};
+  auto options = Helper({"print-ready", "hello"});
+  options.on_output = [&](Stream stream, std::string_view) {
+    if (stream == Stream::kSystem || once.exchange(true)) return;
+    try {
+      other.Wait();
+      refused.set_value("Wait returned");
+    } catch (const Error& e) {
+      refused.set_value(std::string(e.kind() == ErrorKind::kWrongState ? "kWrongState: " : "other: ") + e.what());
+    }
+  };
+  Process process(options);
+  auto result = refused.get_future();
+  ASSERT_EQ(result.wait_for(kPatience), std::future_status::ready) << "the callback never ran";
+  std::string what = result.get();
+  EXPECT_THAT(what, ::testing::StartsWith("kWrongState: "));
+  EXPECT_THAT(what, HasSubstr("I/O thread"));
+  EXPECT_FALSE(other.exit_status().has_value());
 }
 
 }  // namespace
