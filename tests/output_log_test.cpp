@@ -100,6 +100,39 @@ TEST(OutputLog, MemoryIsBoundedAndTheFileKeepsEverything) {
   std::filesystem::remove(file);
 }
 
+// One append of thousands of lines, cut lines and a partial last line among them: the file
+// holds every byte, in order.
+TEST(OutputLog, OneChunkOfThousandsOfLinesReachesTheFileWhole) {
+  auto file = std::filesystem::temp_directory_path() / ("fixtures-log-chunk-" + std::to_string(::getpid()) + ".log");
+  OutputLogOptions options;
+  options.file = file;
+  options.max_line_bytes = 64;
+  std::string chunk;
+  for (int i = 0; i < 3000; ++i) chunk += "line " + std::to_string(i) + (i % 500 == 7 ? std::string(150, 'x') : "") + "\n";
+  chunk += "partial";
+  {
+    OutputLog log(options);
+    log.Append(Stream::kOut, chunk);
+    log.Append(Stream::kErr, "err line\n");
+    log.Close("done");
+  }
+  std::ifstream in(file, std::ios::binary);
+  std::string rebuilt_out, rebuilt_err, record;
+  int records = 0;
+  while (std::getline(in, record)) {
+    auto head = detail::ReadLogRecordHead(record);
+    ASSERT_TRUE(head.has_value()) << "unreadable record " << records << ": " << record;
+    std::string& into = head->stream == Stream::kOut ? rebuilt_out : rebuilt_err;
+    into += record.substr(head->text_at);
+    if (head->newline) into += '\n';
+    ++records;
+  }
+  EXPECT_GT(records, 3000);
+  EXPECT_EQ(rebuilt_out, chunk);
+  EXPECT_EQ(rebuilt_err, "err line\n");
+  std::filesystem::remove(file);
+}
+
 TEST(OutputLog, WaitSeesLinesAlreadyThere) {
   OutputLog log;
   log.Append(Stream::kErr, "listening on 4242\n");
