@@ -1,7 +1,9 @@
 #include "fixtures/process.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <malloc.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <poll.h>
@@ -682,6 +684,32 @@ TEST(Process, AWaitFromTheIoThreadIsRefusedNotAHang) {
   EXPECT_THAT(what, ::testing::StartsWith("kWrongState: "));
   EXPECT_THAT(what, HasSubstr("I/O thread"));
   EXPECT_FALSE(other.exit_status().has_value());
+}
+
+// SettleOutput: once it returns true, every byte the child wrote before the call is in the log,
+// even the last of a megabyte that the I/O thread has not read yet.
+TEST(Process, SettleOutputReadsWhatTheChildWroteBeforeTheCall) {
+  auto fifo = std::filesystem::temp_directory_path() / ("fixtures-settle-" + std::to_string(::getpid()));
+  std::filesystem::remove(fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  int told = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(told, 0);
+  ProcessOptions options;
+  options.command = {"/bin/sh", "-c",
+                     "head -c 1048576 /dev/zero | tr '\\0' a | fold -w 99; echo; echo last; echo x > \"$0\"; exec sleep 1000",
+                     fifo.string()};
+  Process process(options);
+  // The child says it has written everything (an event: its write to the FIFO).
+  pollfd p{told, POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, static_cast<int>(std::chrono::milliseconds(kPatience).count())), 1);
+  ::close(told);
+  std::filesystem::remove(fifo);
+  ASSERT_TRUE(process.SettleOutput(kPatience));
+  auto tail = process.log().Tail(1, StreamFilter::kOut);
+  ASSERT_EQ(tail.size(), 1u);
+  EXPECT_EQ(tail.front().text, "last");
+  const std::string out = Rebuild(process.log().Lines(), Stream::kOut);
+  EXPECT_EQ(std::count(out.begin(), out.end(), 'a'), 1048576 + 1);  // and the one of "last"
 }
 
 }  // namespace
