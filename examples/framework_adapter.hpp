@@ -7,6 +7,7 @@
 #include <fixtures/core.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -82,6 +83,8 @@ class BinaryServer {
       // A failed start: its error, which the test case got, has the lines.
       if (watched->start_failure_ || log_of_run == nullptr) continue;
       const fixtures::OutputLog& log = *log_of_run;
+      // What it wrote just before the test case ended may still be in its pipes.
+      if (!server.attached() && server.running()) server.process().SettleOutput(std::chrono::seconds(1));
       const std::uint64_t from = server.runs() == watched->run_at_start_ ? watched->from_seq_ : 0;
       std::vector<fixtures::Line> lines = log.Lines(from);
       if (lines.empty() && !server.running()) continue;  // ended before: `Get` says so
