@@ -712,5 +712,16 @@ TEST(Process, SettleOutputReadsWhatTheChildWroteBeforeTheCall) {
   EXPECT_EQ(std::count(out.begin(), out.end(), 'a'), 1048576 + 1);  // and the one of "last"
 }
 
+// A child that never stops writing: SettleOutput returns once what was owed at the call has
+// been read, not at its bound (which a test's end would pay for a chatty server).
+TEST(Process, SettleOutputDoesNotWaitForAFloodToPause) {
+  ProcessOptions options;
+  options.command = {"/bin/sh", "-c", "echo first; exec yes flood"};
+  Process process(options);
+  process.WaitForLine(Pattern("^first$"), kPatience);
+  EXPECT_TRUE(process.SettleOutput(kPatience)) << "it waited for the flood to pause";
+  EXPECT_FALSE(process.exit_status().has_value());
+}
+
 }  // namespace
 }  // namespace fixtures
