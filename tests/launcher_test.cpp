@@ -1,6 +1,7 @@
 // SpawnLauncher (internal: fixtures/src/process_launcher.hpp), used directly: what the child
 // starts with, what it is told about its failures, and that the parent is left as it was.
 #include "process_launcher.hpp"
+#include "pids.hpp"  // internal: detail::ReadToEnd
 
 #include <fcntl.h>
 #include <poll.h>
@@ -32,18 +33,6 @@ using ::testing::HasSubstr;
 
 constexpr int kPatienceMs = 60'000;  // bounds a failure only; every wait ends on an event
 
-// Everything `fd` gives until its end.
-std::string ReadToEnd(int fd) {
-  std::string text;
-  char buffer[4096];
-  while (true) {
-    ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    text.append(buffer, static_cast<std::size_t>(n));
-  }
-  return text;
-}
 
 // Launches `command` with its stdout into a pipe (made like Asio 1.81 makes them: not
 // close-on-exec), reads that to its end and reaps the child. `inits` go to the launcher.
