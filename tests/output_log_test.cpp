@@ -329,6 +329,69 @@ TEST(OutputLog, TheConsumerGetsEveryLineOnceInOrder) {
   EXPECT_FALSE(consumed.back().newline) << "the partial line ended by Close";
 }
 
+// A log made before its child's spawn (FileLater): what comes before CreateFile waits in
+// memory, then reaches the file first and in order; the consumer is called once it is there.
+TEST(OutputLog, AFileCreatedLaterGetsTheLinesThatWaitedFirstAndInOrder) {
+  auto file = std::filesystem::temp_directory_path() / ("fixtures-log-later-" + std::to_string(::getpid()) + ".log");
+  std::filesystem::remove(file);
+  OutputLogOptions options;
+  options.file = file;
+  std::vector<std::string> consumed;
+  std::vector<bool> file_there;  // when each consumer call came
+  {
+    OutputLog log(options, OutputLog::FileLater{}, Clock::now(), [&](const Line& line, const OutputLog& from) {
+      consumed.push_back(line.text);
+      file_there.push_back(std::filesystem::exists(from.file()));
+    });
+    log.Note("before one");
+    log.Append(Stream::kOut, "before two\npartial ");
+    log.Append(Stream::kErr, "before three\n");
+    EXPECT_FALSE(std::filesystem::exists(file)) << "created before CreateFile";
+    EXPECT_TRUE(consumed.empty()) << "the consumer was called before the file existed";
+    EXPECT_THAT(Texts(log.Lines()), ElementsAre("before one", "before two", "before three"));
+    log.CreateFile();
+    EXPECT_EQ(consumed.size(), 3u);
+    log.Append(Stream::kOut, "after\n");
+    log.CreateFile();  // again: nothing, the file is not truncated
+    log.Close("done");
+  }
+  std::ifstream in(file, std::ios::binary);
+  std::vector<std::string> records;
+  for (std::string record; std::getline(in, record);) {
+    auto head = detail::ReadLogRecordHead(record);
+    ASSERT_TRUE(head.has_value()) << record;
+    records.push_back(std::string(StreamName(head->stream)) + " " + record.substr(head->text_at));
+  }
+  EXPECT_THAT(records, ElementsAre("sys before one", "out before two", "err before three", "out partial after"));
+  EXPECT_THAT(consumed, ElementsAre("before one", "before two", "before three", "partial after"));
+  for (bool there : file_there) EXPECT_TRUE(there);
+  std::filesystem::remove(file);
+}
+
+TEST(OutputLog, AFileThatCannotBeCreatedLaterLeavesTheLogInMemory) {
+  auto dir = std::filesystem::temp_directory_path() / ("fixtures-log-nofile-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "plain") << "a file, not a directory\n";
+  OutputLogOptions options;
+  options.file = dir / "plain" / "x.log";
+  std::vector<std::string> consumed;
+  OutputLog log(options, OutputLog::FileLater{}, Clock::now(),
+                [&](const Line& line, const OutputLog&) { consumed.push_back(line.text); });
+  log.Append(Stream::kOut, "one\n");
+  try {
+    log.CreateFile();
+    FAIL() << "created a file under a plain file";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kSystem);
+    EXPECT_THAT(e.what(), HasSubstr("cannot create log file " + options.file.string()));
+  }
+  log.Append(Stream::kOut, "two\n");
+  EXPECT_THAT(Texts(log.Lines()), ElementsAre("one", "two"));
+  EXPECT_THAT(consumed, ElementsAre("one", "two"));
+  EXPECT_NO_THROW(log.CreateFile());  // once only
+  std::filesystem::remove_all(dir);
+}
+
 TEST(OutputLog, AThrowingConsumerDoesNotStopTheCapture) {
   int calls = 0;
   OutputLog log(OutputLogOptions{}, [&](const Line&, const OutputLog&) {

@@ -435,6 +435,45 @@ TEST(Process, ExecFailureIsReportedReapedAndLeavesNoLogFile) {
   std::filesystem::remove_all(dir);
 }
 
+// The pids whose parent is this process, zombies included.
+std::vector<int> OurChildren() {
+  std::vector<int> children;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto close = stat.rfind(')');
+    char state = 0;
+    int parent = 0;
+    if (close != std::string::npos && std::sscanf(stat.c_str() + close + 1, " %c %d", &state, &parent) == 2 &&
+        parent == ::getpid()) {
+      children.push_back(std::stoi(name));
+    }
+  }
+  return children;
+}
+
+// The log file is created while the child starts (after the spawn was sent): when it cannot
+// be, the child, which has exec'd by then, is killed and reaped before the error is thrown.
+TEST(Process, ALogFileThatCannotBeCreatedEndsTheChildItWasFor) {
+  auto dir = std::filesystem::temp_directory_path() / ("fixtures-nolog-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "plain") << "a file, not a directory\n";
+  ProcessOptions options{.command = {FIXTURES_HELPER, "print-ready", "up"}};
+  options.log.file = dir / "plain" / "child.log";
+  ASSERT_THAT(OurChildren(), ::testing::IsEmpty());
+  try {
+    Process process(options);
+    FAIL() << "started without its log file";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kSystem);
+    EXPECT_THAT(e.what(), HasSubstr("cannot create log file " + options.log.file.string()));
+  }
+  EXPECT_THAT(OurChildren(), ::testing::IsEmpty()) << "the child is still running, or a zombie";
+  std::filesystem::remove_all(dir);
+}
+
 // The thread that constructs a Process may block and ignore signals: its child gets neither.
 TEST(Process, ChildStartsWithNoSignalBlockedOrIgnored) {
   sigset_t usr1, old_mask;
