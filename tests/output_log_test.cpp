@@ -100,6 +100,28 @@ TEST(OutputLog, MemoryIsBoundedAndTheFileKeepsEverything) {
   std::filesystem::remove(file);
 }
 
+// Lines in memory are kept in a ring that grows when full: long lines first (few in memory,
+// the ring goes round many times), then short ones (many more in memory: it grows while its
+// oldest line is anywhere in it). Every line in memory is the right one, in order.
+TEST(OutputLog, LinesInMemoryStayInOrderWhileTheRingGoesRoundAndGrows) {
+  OutputLogOptions options;
+  options.memory_limit = 2 * 1024 * 1024;  // blocks of text count whole (256 KiB each)
+  OutputLog log(options);
+  int next = 0;
+  for (; next < 20000; ++next) log.Append(Stream::kOut, std::to_string(next) + " " + std::string(500, 'x') + "\n");
+  for (; next < 60000; ++next) log.Append(Stream::kOut, std::to_string(next) + "\n");
+  const auto lines = log.Lines();
+  ASSERT_GT(lines.size(), 10000u) << "short lines should fill memory with many more entries";
+  EXPECT_GT(log.dropped_lines(), 10000u) << "the long lines should have gone round the ring";
+  EXPECT_EQ(log.dropped_lines() + lines.size(), 60000u);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::uint64_t seq = log.dropped_lines() + i;
+    ASSERT_EQ(lines[i].seq, seq);
+    ASSERT_EQ(lines[i].text.substr(0, lines[i].text.find(' ')), std::to_string(seq)) << "line " << i;
+  }
+  EXPECT_EQ(lines.back().text, "59999");
+}
+
 // One append of thousands of lines, cut lines and a partial last line among them: the file
 // holds every byte, in order.
 TEST(OutputLog, OneChunkOfThousandsOfLinesReachesTheFileWhole) {
