@@ -113,13 +113,15 @@ time_row "  of which line logged, p99" "$(get c_wake wake_p99_ms)" - - "$(get fx
 time_row "cycle (start, GET, stop, reap)" "$(get c_cycle cycle_median_ms)" \
   "$(get py_cycle cycle_median_ms)" "$(get xprocess_cycle cycle_median_ms)" \
   "$(get fx_cycle cycle_median_ms)" "" ""
-c_rate=$(get c_cycle cycles_per_s); fx_rate=$(get fx_cycle cycles_per_s)
-row "cycles/s" "$c_rate" "$(get py_cycle cycles_per_s)" "$(get xprocess_cycle cycles_per_s)" \
+c_rate=$(get c_cycle cycles_per_s); fx_rate=$(get fx_cycle cycles_per_s); py_rate=$(get py_cycle cycles_per_s)
+row "cycles/s" "$c_rate" "$py_rate" "$(get xprocess_cycle cycles_per_s)" \
   "$fx_rate" "$(ratio "$c_rate" "$fx_rate")" \
   ">= 0.8x C -> $(check 'a >= 0.8 * b' "$fx_rate" "$c_rate")"
+row "  ours / Python recipe" - - - "$(ratio "$fx_rate" "$py_rate" | tr -d x)" "" \
+  ">= 2 -> $(check 'a >= 2 * b' "$fx_rate" "$py_rate")"
 time_row "cycle teardown (Stop + destroy)" "$(get c_cycle teardown_median_ms)" \
   "$(get py_cycle teardown_median_ms)" "$(get xprocess_cycle teardown_median_ms)" \
-  "$(get fx_cycle teardown_median_ms)" "" ""
+  "$(get fx_cycle teardown_median_ms)" 2 ""
 time_row "flood 256 MiB, C to /dev/null" "$(get c_devnull devnull_median_ms)" - - - "" ""
 time_row "flood 256 MiB, captured" "$(get c_flood flood_median_ms)" \
   "$(get py_flood flood_median_ms)" - "$(get fx_flood flood_median_ms)" 1.2 ""
