@@ -2,6 +2,7 @@
 // starts with, what it is told about its failures, and that the parent is left as it was.
 #include "process_launcher.hpp"
 #include "pids.hpp"  // internal: detail::ReadToEnd
+#include "supervisor.hpp"  // internal: Containment, ContainedByCgroup
 
 #include <fcntl.h>
 #include <poll.h>
@@ -198,6 +199,47 @@ TEST(SpawnLauncher, ReportsTheErrorOfItsExecOrOfAHookAndReapsTheChild) {
     EXPECT_THAT(run.ec.message(), HasSubstr("Not a directory"));
   }
   EXPECT_TRUE(NoZombie()) << "a child that failed was left unreaped";
+}
+
+// A child given a cgroup starts in it (born there through clone3 where the kernel can, else
+// moved there before its hooks; under ThreadSanitizer it forks and moves): what it runs first
+// reads its own /proc/self/cgroup.
+TEST(SpawnLauncher, TheChildStartsInTheCgroupItIsGiven) {
+  if (!ContainedByCgroup()) GTEST_SKIP() << "no cgroup v2 this process can make children in";
+  Containment containment = Containment::Prepare();
+  ASSERT_GE(containment.cgroup_fd(), 0) << containment.Describe();
+  const std::string described = containment.Describe();  // "cgroup /sys/fs/cgroup/.../cN"
+  const std::string leaf = described.substr(described.rfind('/'));
+  asio::io_context io;
+  SpawnLauncher launcher;
+  launcher.cgroup_fd = containment.cgroup_fd();
+  Outcome run = RunToEnd(io, launcher, {"/bin/cat", "/proc/self/cgroup"});
+  ASSERT_FALSE(run.ec) << run.ec.message();
+  EXPECT_TRUE(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
+  std::string own;  // the cgroup v2 line, "0::/path"
+  for (std::size_t at = 0; at < run.out.size();) {
+    std::size_t end = run.out.find('\n', at);
+    std::string line = run.out.substr(at, end - at);
+    if (line.rfind("0::", 0) == 0) own = line.substr(3);
+    at = end == std::string::npos ? run.out.size() : end + 1;
+  }
+  ASSERT_GE(own.size(), leaf.size()) << run.out;
+  EXPECT_EQ(own.substr(own.size() - leaf.size()), leaf) << "the child ran in " << own << ", not in " << described;
+}
+
+// A directory that is not a cgroup cannot take the child: its start fails, saying why (the
+// cgroup.procs it would have written to is not there), and nothing is left to reap.
+TEST(SpawnLauncher, ADirectoryThatIsNotACgroupFailsTheStart) {
+  int dir = ::open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(dir, 0);
+  asio::io_context io;
+  SpawnLauncher launcher;
+  launcher.cgroup_fd = dir;
+  Outcome run = RunToEnd(io, launcher, {"/bin/true"});
+  ::close(dir);
+  EXPECT_EQ(run.ec.value(), ENOENT) << run.ec.message();
+  EXPECT_EQ(launcher.pid, -1);
+  EXPECT_TRUE(NoZombie()) << "the child that failed was left unreaped";
 }
 
 // The reason Boost's vfork_launcher is not used on 1.81-1.82: its child rebuilds the Asio
