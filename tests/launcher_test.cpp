@@ -185,6 +185,7 @@ TEST(SpawnLauncher, ReportsTheErrorOfItsExecOrOfAHookAndReapsTheChild) {
     SpawnLauncher launcher;
     Outcome run = RunToEnd(io, launcher, {"/nonexistent/program"});
     EXPECT_EQ(run.ec.value(), ENOENT) << run.ec.message();
+    EXPECT_EQ(launcher.failed_step, ChildStep::kExec);
     EXPECT_EQ(launcher.pid, -1);
   }
   {
@@ -196,6 +197,7 @@ TEST(SpawnLauncher, ReportsTheErrorOfItsExecOrOfAHookAndReapsTheChild) {
     SpawnLauncher launcher;
     Outcome run = RunToEnd(io, launcher, {"/bin/true"}, FailWith{ENOTDIR});
     EXPECT_EQ(run.ec.value(), ENOTDIR) << run.ec.message();
+    EXPECT_EQ(launcher.failed_step, ChildStep::kHooks);
     EXPECT_THAT(run.ec.message(), HasSubstr("Not a directory"));
   }
   EXPECT_TRUE(NoZombie()) << "a child that failed was left unreaped";
@@ -238,6 +240,7 @@ TEST(SpawnLauncher, ADirectoryThatIsNotACgroupFailsTheStart) {
   Outcome run = RunToEnd(io, launcher, {"/bin/true"});
   ::close(dir);
   EXPECT_EQ(run.ec.value(), ENOENT) << run.ec.message();
+  EXPECT_EQ(launcher.failed_step, ChildStep::kCgroup);
   EXPECT_EQ(launcher.pid, -1);
   EXPECT_TRUE(NoZombie()) << "the child that failed was left unreaped";
 }

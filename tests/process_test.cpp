@@ -454,14 +454,13 @@ std::vector<int> OurChildren() {
   return children;
 }
 
-// The log file is created while the child starts (after the spawn was sent): when it cannot
-// be, the child, which has exec'd by then, is killed and reaped before the error is thrown.
+// A log file that cannot be created once the child runs (here: its name is taken by a
+// directory) ends that child, which is killed and reaped before the error is thrown.
 TEST(Process, ALogFileThatCannotBeCreatedEndsTheChildItWasFor) {
   auto dir = std::filesystem::temp_directory_path() / ("fixtures-nolog-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir / "plain") << "a file, not a directory\n";
+  std::filesystem::create_directories(dir / "taken");
   ProcessOptions options{.command = {FIXTURES_HELPER, "print-ready", "up"}};
-  options.log.file = dir / "plain" / "child.log";
+  options.log.file = dir / "taken";
   ASSERT_THAT(OurChildren(), ::testing::IsEmpty());
   try {
     Process process(options);
@@ -471,6 +470,41 @@ TEST(Process, ALogFileThatCannotBeCreatedEndsTheChildItWasFor) {
     EXPECT_THAT(e.what(), HasSubstr("cannot create log file " + options.log.file.string()));
   }
   EXPECT_THAT(OurChildren(), ::testing::IsEmpty()) << "the child is still running, or a zombie";
+  std::filesystem::remove_all(dir);
+}
+
+// A log file whose directory cannot be made: refused before anything runs (the command would
+// leave a file behind if it ran).
+TEST(Process, ALogDirectoryThatCannotBeMadeStartsNothing) {
+  auto dir = std::filesystem::temp_directory_path() / ("fixtures-nologdir-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "plain") << "a file, not a directory\n";
+  ProcessOptions options{.command = {"/bin/touch", (dir / "ran").string()}};
+  options.log.file = dir / "plain" / "child.log";
+  try {
+    Process process(options);
+    FAIL() << "started without its log file";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kSystem);
+    EXPECT_THAT(e.what(), HasSubstr("cannot create log file " + options.log.file.string()));
+    EXPECT_THAT(e.what(), HasSubstr("nothing was started"));
+  }
+  EXPECT_THAT(OurChildren(), ::testing::IsEmpty());
+  EXPECT_FALSE(std::filesystem::exists(dir / "ran")) << "the command ran";
+  std::filesystem::remove_all(dir);
+}
+
+// A start that fails leaves a file of the log's name that was there before as it was.
+TEST(Process, AFailedStartLeavesAnExistingLogFileAlone) {
+  auto dir = std::filesystem::temp_directory_path() / ("fixtures-oldlog-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "old.log") << "the last run's lines\n";
+  ProcessOptions options{.command = {(dir / "missing-program").string()}};
+  options.log.file = dir / "old.log";
+  EXPECT_THROW(Process process(options), Error);
+  std::ifstream in(dir / "old.log");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "the last run's lines\n");
   std::filesystem::remove_all(dir);
 }
 

@@ -157,6 +157,23 @@ TEST(Server, NoPortIsAClearError) {
   }
 }
 
+// The run's log is created before its setup commands: a log that cannot be created stops the
+// start before any of them runs.
+TEST(Server, ALogThatCannotBeCreatedRunsNoSetupCommand) {
+  auto dir = std::filesystem::temp_directory_path() / ("fixtures-server-nolog-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "plain") << "a file, not a directory\n";
+  ServerOptions options{.command = {FIXTURES_HELPER, "print-ready", "ready"},
+                        .ready = OutputMatches("ready"),
+                        .setup = {{"/bin/touch", (dir / "setup-ran").string()}}};
+  options.log.file = dir / "plain" / "server.log";
+  Error e = StartError(options);
+  EXPECT_EQ(e.kind(), ErrorKind::kSystem);
+  EXPECT_THAT(e.what(), HasSubstr("cannot create log file " + options.log.file.string()));
+  EXPECT_FALSE(std::filesystem::exists(dir / "setup-ran")) << "a setup command ran";
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Server, ExecutableNotFoundIsReportedAtOnce) {
   auto begin = Clock::now();
   Error e = StartError({.command = {"/no/such/server", "--port", "{port}"},
