@@ -454,6 +454,20 @@ std::vector<int> OurChildren() {
   return children;
 }
 
+// Starts a Process whose log file cannot be created: it must throw kSystem naming the file.
+// Returns the message.
+std::string ExpectNoLogFile(const ProcessOptions& options) {
+  try {
+    Process process(options);
+    ADD_FAILURE() << "started without its log file";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kSystem);
+    EXPECT_THAT(e.what(), HasSubstr("cannot create log file " + options.log.file.string()));
+    return e.what();
+  }
+  return "";
+}
+
 // A log file that cannot be created once the child runs (here: its name is taken by a
 // directory) ends that child, which is killed and reaped before the error is thrown.
 TEST(Process, ALogFileThatCannotBeCreatedEndsTheChildItWasFor) {
@@ -462,13 +476,7 @@ TEST(Process, ALogFileThatCannotBeCreatedEndsTheChildItWasFor) {
   ProcessOptions options{.command = {FIXTURES_HELPER, "print-ready", "up"}};
   options.log.file = dir / "taken";
   ASSERT_THAT(OurChildren(), ::testing::IsEmpty());
-  try {
-    Process process(options);
-    FAIL() << "started without its log file";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::kSystem);
-    EXPECT_THAT(e.what(), HasSubstr("cannot create log file " + options.log.file.string()));
-  }
+  ExpectNoLogFile(options);
   EXPECT_THAT(OurChildren(), ::testing::IsEmpty()) << "the child is still running, or a zombie";
   std::filesystem::remove_all(dir);
 }
@@ -481,14 +489,7 @@ TEST(Process, ALogDirectoryThatCannotBeMadeStartsNothing) {
   std::ofstream(dir / "plain") << "a file, not a directory\n";
   ProcessOptions options{.command = {"/bin/touch", (dir / "ran").string()}};
   options.log.file = dir / "plain" / "child.log";
-  try {
-    Process process(options);
-    FAIL() << "started without its log file";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::kSystem);
-    EXPECT_THAT(e.what(), HasSubstr("cannot create log file " + options.log.file.string()));
-    EXPECT_THAT(e.what(), HasSubstr("nothing was started"));
-  }
+  EXPECT_THAT(ExpectNoLogFile(options), HasSubstr("nothing was started"));
   EXPECT_THAT(OurChildren(), ::testing::IsEmpty());
   EXPECT_FALSE(std::filesystem::exists(dir / "ran")) << "the command ran";
   std::filesystem::remove_all(dir);
