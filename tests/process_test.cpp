@@ -29,6 +29,7 @@
 #include <gtest/gtest.h>
 
 #include "hostile.hpp"
+#include "pids.hpp"  // internal: detail::ParentOf
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 extern "C" std::size_t __sanitizer_get_current_allocated_bytes();  // <sanitizer/allocator_interface.h>
@@ -441,15 +442,7 @@ std::vector<int> OurChildren() {
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const std::string name = entry.path().filename().string();
     if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(entry.path() / "stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto close = stat.rfind(')');
-    char state = 0;
-    int parent = 0;
-    if (close != std::string::npos && std::sscanf(stat.c_str() + close + 1, " %c %d", &state, &parent) == 2 &&
-        parent == ::getpid()) {
-      children.push_back(std::stoi(name));
-    }
+    if (detail::ParentOf(std::stoi(name)) == ::getpid()) children.push_back(std::stoi(name));
   }
   return children;
 }
